@@ -1,0 +1,143 @@
+"""Backend pages: thin views over the core services (reads run in the org scope)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from ablesung.core.models import Campaign, CampaignMeter, Meter
+from ablesung.core.scoping import OrgRequest, require_permission
+from ablesung.core.services.actor import Actor
+from ablesung.core.services.trash import (
+    RETENTION,
+    TRASH_KINDS,
+    TrashError,
+    do_delete_record,
+    do_restore_record,
+    trash_items,
+)
+
+PAGE_SIZE = 50
+
+
+@require_GET
+@never_cache
+@login_required
+@require_permission("view")
+def dashboard(request: HttpRequest, org: str) -> HttpResponse:
+    campaigns = Campaign.objects.annotate(
+        meter_count=Count("campaign_meters", distinct=True)
+    ).order_by("-key_date", "name")
+    return render(request, "backend/dashboard.html", {"campaigns": campaigns})
+
+
+@require_GET
+@never_cache
+@login_required
+@require_permission("view")
+def campaign_detail(request: HttpRequest, org: str, campaign_id: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign.objects.all(), pk=campaign_id)
+    rows = (
+        CampaignMeter.objects.filter(
+            campaign=campaign,
+            register__meter__deleted_at__isnull=True,
+            register__meter__property__deleted_at__isnull=True,
+        )
+        .select_related("register__meter__property")
+        .order_by("row_number", "id")
+    )
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("seite"))
+    return render(request, "backend/campaign_detail.html", {"campaign": campaign, "page": page})
+
+
+@require_GET
+@never_cache
+@login_required
+@require_permission("view")
+def meter_list(request: HttpRequest, org: str) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:100]
+    meters = Meter.objects.filter(property__deleted_at__isnull=True).select_related("property")
+    if query:
+        meters = meters.filter(
+            Q(number__icontains=query)
+            | Q(property__object_number__icontains=query)
+            | Q(property__owner_last_name__icontains=query)
+            | Q(property__street__icontains=query)
+        )
+    page = Paginator(meters.order_by("number"), PAGE_SIZE).get_page(request.GET.get("seite"))
+    return render(request, "backend/meter_list.html", {"page": page, "query": query})
+
+
+@require_GET
+@never_cache
+@login_required
+@require_permission("view")
+def trash(request: OrgRequest, org: str) -> HttpResponse:
+    items = trash_items(request.organisation)
+    now = timezone.now()
+    sections = [
+        {
+            "kind": kind,
+            "title": TRASH_KINDS[kind]._meta.verbose_name_plural,
+            "rows": [{"obj": obj, "purge_on": obj.deleted_at + RETENTION} for obj in objs],
+        }
+        for kind, objs in items.items()
+    ]
+    return render(request, "backend/trash.html", {"sections": sections, "now": now})
+
+
+def _back(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=False
+    ):
+        return target
+    return fallback
+
+
+@require_POST
+@login_required
+@require_permission("delete")
+def delete_record(request: OrgRequest, org: str, kind: str, object_id: int) -> HttpResponse:
+    try:
+        obj = do_delete_record(
+            kind,
+            object_id,
+            organisation=request.organisation,
+            actor=Actor.from_request(request),  # type: ignore[attr-defined]
+        )
+    except ObjectDoesNotExist as exc:
+        raise Http404 from exc
+    except TrashError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("„%(label)s“ liegt jetzt im Papierkorb.") % {"label": obj})
+    return redirect(_back(request, f"/o/{org}/"))
+
+
+@require_POST
+@login_required
+@require_permission("restore")
+def restore_record(request: OrgRequest, org: str, kind: str, object_id: int) -> HttpResponse:
+    try:
+        obj = do_restore_record(
+            kind,
+            object_id,
+            organisation=request.organisation,
+            actor=Actor.from_request(request),  # type: ignore[attr-defined]
+        )
+    except ObjectDoesNotExist as exc:
+        raise Http404 from exc
+    except TrashError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("„%(label)s“ wurde wiederhergestellt.") % {"label": obj})
+    return redirect("backend:trash", org=org)

@@ -1,0 +1,46 @@
+"""Error pages: a 500 shows an error id for support, never a trace."""
+
+import logging
+import secrets
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+logger = logging.getLogger("ablesung.errors")
+
+
+class ErrorIdMiddleware:
+    """Gives every unhandled exception an id, logged with the trace and shown to the user."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        error_id = secrets.token_hex(6)
+        request.error_id = error_id  # type: ignore[attr-defined]
+        logger.error("unhandled error %s on %s", error_id, request.path, exc_info=exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    error_id = getattr(request, "error_id", None) or secrets.token_hex(6)
+    return render(request, "errors/500.html", {"error_id": error_id}, status=500)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return render(request, "errors/404.html", status=404)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return render(request, "errors/403.html", status=403)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return render(request, "errors/400.html", status=400)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return render(request, "errors/csrf.html", status=403)

@@ -1,0 +1,37 @@
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from ablesung.core.services.actor import Actor
+from ablesung.core.services.demo import do_create_demo
+
+DEFAULT_SAMPLE = settings.REPO_DIR.parent / "shared" / "samples" / "musterstadt-2026.csv"
+
+
+class Command(BaseCommand):
+    help = "Legt einmalig die Demo-Organisation Stadt Musterstadt mit Ableseaktion an."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--file", type=Path, default=DEFAULT_SAMPLE, help="Zählerliste (CSV)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        sample: Path = options["file"]
+        if not sample.is_file():
+            self.stderr.write(f"Zählerliste {sample} nicht gefunden – Demo ohne Zähler.")
+        result = do_create_demo(sample, actor=Actor.system("command load_demo"))
+        org = result.created.organisation
+        self.stdout.write(f"Demo: {org.name} ({org.slug}), Ableseaktion „{result.campaign.name}“")
+        if result.meters_loaded:
+            self.stdout.write(f"  {result.meters_loaded} Zähler aus {sample.name} geladen")
+        admin = result.created.admin.email
+        if result.created.password:
+            self.stdout.write(
+                self.style.SUCCESS(f"  Anmeldung: {admin} / {result.created.password}")
+            )
+        else:
+            self.stdout.write(
+                f"  Anmeldung: {admin} (Passwort wurde beim ersten Start ausgegeben; "
+                f"neu setzen mit: ablesung changepassword {admin})"
+            )

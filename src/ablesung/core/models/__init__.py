@@ -1,0 +1,33 @@
+"""The core domain model. Every tenant table carries an ``organisation`` FK."""
+
+from ablesung.core.models.audit import AppendOnlyError, AuditEntry
+from ablesung.core.models.campaign import Campaign, CampaignStatus
+from ablesung.core.models.campaign_meter import CampaignMeter
+from ablesung.core.models.membership import Membership, Role
+from ablesung.core.models.meter import Meter, MeterKind
+from ablesung.core.models.organisation import Organisation
+from ablesung.core.models.property import Property
+from ablesung.core.models.reading import Outcome, Reading, ReadingSource, ReviewState
+from ablesung.core.models.register import Register, RegisterCode
+from ablesung.core.models.schedule import ScheduledRun
+
+__all__ = [
+    "AppendOnlyError",
+    "AuditEntry",
+    "Campaign",
+    "CampaignMeter",
+    "CampaignStatus",
+    "Membership",
+    "Meter",
+    "MeterKind",
+    "Organisation",
+    "Outcome",
+    "Property",
+    "Reading",
+    "ReadingSource",
+    "Register",
+    "RegisterCode",
+    "ReviewState",
+    "Role",
+    "ScheduledRun",
+]

@@ -1,0 +1,50 @@
+"""Building blocks shared by every tenant table."""
+
+from typing import Any, ClassVar
+
+from django.db import models
+from django.utils import timezone
+from django_scopes import ScopedManager
+
+
+class LiveManager(models.Manager[Any]):
+    """Hides soft-deleted rows (those in the trash)."""
+
+    def get_queryset(self) -> models.QuerySet[Any]:
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
+class TenantModel(models.Model):
+    """A row that belongs to one organisation; queries need an organisation scope."""
+
+    organisation = models.ForeignKey(
+        "core.Organisation", on_delete=models.CASCADE, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    class Meta:
+        abstract = True
+
+
+class TrashableModel(TenantModel):
+    """A tenant row that is soft-deleted into the trash and purged after a year."""
+
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+
+    objects: ClassVar[models.Manager[Any]] = ScopedManager(
+        organisation="organisation", _manager_class=LiveManager
+    )
+    with_trashed: ClassVar[models.Manager[Any]] = ScopedManager(organisation="organisation")
+
+    class Meta:
+        abstract = True
+
+    @property
+    def in_trash(self) -> bool:
+        return self.deleted_at is not None
+
+    def personal_fields(self) -> tuple[str, ...]:
+        """Field names holding personal data; redacted in the audit log on purge."""
+        return ()

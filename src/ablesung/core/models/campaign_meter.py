@@ -1,0 +1,43 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ablesung.core.models.base import TenantModel
+
+
+class CampaignMeter(TenantModel):
+    """A meter due for reading in a campaign, with the billing system's snapshot.
+
+    Holds the previous reading and previous-year consumption as imported, and the
+    raw import row so that the return file can be written in the file's own layout.
+    One row per register (HT and NT are separate lines in the billing file).
+    """
+
+    campaign = models.ForeignKey(
+        "core.Campaign", on_delete=models.CASCADE, related_name="campaign_meters"
+    )
+    register = models.ForeignKey(
+        "core.Register", on_delete=models.CASCADE, related_name="campaign_meters"
+    )
+    previous_value = models.DecimalField(
+        _("Zählerstand alt"), max_digits=16, decimal_places=4, null=True, blank=True
+    )
+    previous_date = models.DateField(_("Ablesedatum alt"), null=True, blank=True)
+    previous_was_estimate = models.BooleanField(_("Vorwert geschätzt"), default=False)
+    previous_year_consumption = models.DecimalField(
+        _("Vorjahresverbrauch"), max_digits=16, decimal_places=4, null=True, blank=True
+    )
+    row_number = models.PositiveIntegerField(_("Zeile"), null=True, blank=True)
+    raw_row = models.JSONField(_("Importzeile"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["campaign_id", "row_number", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "register"], name="campaign_meter_register_unique"
+            )
+        ]
+        verbose_name = _("Zähler der Ableseaktion")
+        verbose_name_plural = _("Zähler der Ableseaktion")
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}:{self.register_id}"

@@ -1,0 +1,1 @@
+"""Every write path of the core: ``do_<verb>_<noun>(…, *, actor)`` functions."""

@@ -1,0 +1,18 @@
+"""``django.tasks`` entry points: they take ids, not objects, and re-enter the scope."""
+
+import logging
+
+from django.tasks import task
+
+from ablesung.core.services.trash import purge_all_organisations
+
+logger = logging.getLogger(__name__)
+
+
+@task()
+def purge_trash() -> dict[str, dict[str, int]]:
+    """Daily: deletes what has been in the trash for more than 365 days."""
+    results = purge_all_organisations()
+    summary = {slug: result.counts for slug, result in results.items() if result.total}
+    logger.info("trash purge: %s", summary or "nothing to purge")
+    return summary

@@ -1,0 +1,113 @@
+"""Shared fixtures: two organisations with data, members with each role."""
+
+import datetime
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+from django_scopes import scopes_disabled
+
+from ablesung.accounts.models import User
+from ablesung.core.models import (
+    Campaign,
+    CampaignMeter,
+    Membership,
+    Meter,
+    Organisation,
+    Property,
+    Reading,
+    ReadingSource,
+    Register,
+    Role,
+)
+
+PASSWORD = "korrekt-Pferd-Batterie-Heftklammer"
+
+
+@dataclass
+class OrgData:
+    organisation: Organisation
+    campaign: Campaign
+    property: Property
+    meter: Meter
+    register: Register
+    campaign_meter: CampaignMeter
+    reading: Reading
+
+
+def make_org_data(slug: str, name: str) -> OrgData:
+    with scopes_disabled():
+        org = Organisation.objects.create(slug=slug, name=name)
+        campaign = Campaign.objects.create(
+            organisation=org, name="Jahresablesung 2026", key_date=datetime.date(2026, 12, 31)
+        )
+        prop = Property.objects.create(
+            organisation=org,
+            object_number=f"{slug}-1",
+            customer_number=f"{slug}-K1",
+            owner_last_name="Weiß",
+            owner_first_name="Monika",
+            street="Gartenstraße",
+            house_number="138",
+            postal_code="09111",
+            city=name,
+        )
+        meter = Meter.objects.create(organisation=org, property=prop, number=f"{slug}-M1")
+        register = Register.objects.create(organisation=org, meter=meter)
+        link = CampaignMeter.objects.create(
+            organisation=org,
+            campaign=campaign,
+            register=register,
+            previous_value=Decimal(76414),
+            previous_date=datetime.date(2026, 1, 16),
+            previous_year_consumption=Decimal(28),
+            row_number=2,
+        )
+        reading = Reading.objects.create(
+            organisation=org,
+            campaign=campaign,
+            register=register,
+            value=Decimal(76440),
+            reading_date=datetime.date(2026, 12, 30),
+            source=ReadingSource.ONLINE,
+            comment="Zähler im Keller",
+        )
+    return OrgData(org, campaign, prop, meter, register, link, reading)
+
+
+def make_member(org: Organisation, email: str, role: str = Role.CLERK) -> User:
+    with scopes_disabled():
+        user = User.objects.filter(email=email).first() or User.objects.create_user(email, PASSWORD)
+        Membership.objects.create(organisation=org, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def org_a(db: Any) -> OrgData:
+    return make_org_data("stadt-a", "Stadt A")
+
+
+@pytest.fixture
+def org_b(db: Any) -> OrgData:
+    return make_org_data("stadt-b", "Stadt B")
+
+
+@pytest.fixture
+def clerk_a(org_a: OrgData) -> User:
+    return make_member(org_a.organisation, "clerk@stadt-a.example", Role.CLERK)
+
+
+@pytest.fixture
+def client_a(clerk_a: User) -> Client:
+    client = Client()
+    client.force_login(clerk_a)
+    return client
+
+
+@pytest.fixture
+def no_scope() -> Iterator[None]:
+    with scopes_disabled():
+        yield
