@@ -85,6 +85,11 @@ def make_member(org: Organisation, email: str, role: str = Role.CLERK) -> User:
     return user
 
 
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings: Any, tmp_path: Any) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def org_a(db: Any) -> OrgData:
     return make_org_data("stadt-a", "Stadt A")

@@ -228,6 +228,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise serves from finders here
 
 # --- mail (sent through the outbox; SMTP when EMAIL_HOST is set, else the console) ---
 _email_host = env_str("EMAIL_HOST")

@@ -1,0 +1,49 @@
+import pytest
+from django.test import Client
+
+from ablesung.core.models import AppendOnlyError, AuditEntry
+from ablesung.core.services import audit
+from ablesung.core.services.actor import Actor
+from tests.conftest import PASSWORD, OrgData
+
+
+@pytest.mark.django_db
+def test_audit_entries_cannot_be_changed_or_deleted(org_a: OrgData) -> None:
+    entry = audit.record(
+        "test.done", actor=Actor.system(), organisation=org_a.organisation, data={"label": "x"}
+    )
+    entry.action = "test.changed"
+    with pytest.raises(AppendOnlyError):
+        entry.save()
+    with pytest.raises(AppendOnlyError):
+        entry.delete()
+    assert AuditEntry.objects.get(pk=entry.pk).action == "test.done"
+
+
+@pytest.mark.django_db
+def test_redaction_keeps_the_entry_and_non_personal_data(org_a: OrgData) -> None:
+    entry = audit.record(
+        "property.deleted",
+        actor=Actor.system(),
+        organisation=org_a.organisation,
+        obj=org_a.property,
+        data={"label": "Weiß, Monika", "meters": [1, 2]},
+    )
+    assert audit.redact_entries(type(org_a.property), [org_a.property.pk]) == 1
+    entry.refresh_from_db()
+    assert entry.data == {"label": audit.REDACTED, "meters": [1, 2]}
+    assert entry.action == "property.deleted"
+    assert audit.redact_entries(type(org_a.property), [org_a.property.pk]) == 0
+
+
+@pytest.mark.django_db
+def test_logins_and_failed_logins_are_audited_with_client_ip(clerk_a: object) -> None:
+    client = Client(REMOTE_ADDR="203.0.113.7")
+    client.post("/konto/anmelden/", {"username": "clerk@stadt-a.example", "password": "falsch"})
+    client.post("/konto/anmelden/", {"username": "CLERK@stadt-a.example", "password": PASSWORD})
+    failed = AuditEntry.objects.get(action="auth.login_failed")
+    assert failed.client_ip == "203.0.113.7"
+    assert failed.actor is None
+    ok = AuditEntry.objects.get(action="auth.login")
+    assert ok.actor == clerk_a
+    assert ok.client_ip == "203.0.113.7"

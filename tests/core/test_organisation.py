@@ -1,0 +1,90 @@
+import io
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django_scopes import scopes_disabled
+
+from ablesung.accounts.models import User
+from ablesung.core.models import (
+    AuditEntry,
+    Campaign,
+    CampaignMeter,
+    Membership,
+    Meter,
+    Organisation,
+    Property,
+    Role,
+)
+
+SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "musterstadt-2026.csv"
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_create_organisation_prints_a_working_password_once() -> None:
+    first = run(
+        "create_organisation", "stadt-x", "--name", "Stadt X", "--admin-email", "a@x.example"
+    )
+    password = first.split("Passwort: ")[1].strip()
+    user = User.objects.get(email="a@x.example")
+    assert user.check_password(password)
+    assert user.password.startswith("argon2")
+    with scopes_disabled():
+        assert Membership.objects.get(user=user).role == Role.ADMIN
+    second = run(
+        "create_organisation", "stadt-x", "--name", "Stadt X", "--admin-email", "a@x.example"
+    )
+    assert "bereits vorhanden" in second
+    assert "Passwort:" not in second
+    assert Organisation.objects.count() == 1
+    assert AuditEntry.objects.filter(action="organisation.created").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_same_email_can_administer_two_organisations() -> None:
+    run("create_organisation", "stadt-x", "--name", "Stadt X", "--admin-email", "a@x.example")
+    run("create_organisation", "stadt-y", "--name", "Stadt Y", "--admin-email", "A@x.example")
+    assert User.objects.count() == 1
+    with scopes_disabled():
+        assert Membership.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_bad_input_gives_a_clear_message_and_changes_nothing() -> None:
+    with pytest.raises(CommandError):
+        run("create_organisation", "Stadt X!", "--name", "X", "--admin-email", "a@x.example")
+    with pytest.raises(CommandError):
+        run("create_organisation", "stadt-x", "--name", "X", "--admin-email", "keine-mail")
+    assert Organisation.objects.count() == 0
+    assert User.objects.count() == 0
+
+
+@pytest.mark.skipif(not SAMPLE.is_file(), reason="shared/samples not beside the checkout")
+@pytest.mark.django_db
+def test_demo_loads_the_sample_once() -> None:
+    out = run("load_demo", "--file", str(SAMPLE))
+    assert "Stadt Musterstadt" in out
+    assert "400 Zähler" in out
+    assert "Anmeldung: admin@musterstadt.example / " in out
+    run("load_demo", "--file", str(SAMPLE))
+    with scopes_disabled():
+        campaign = Campaign.objects.get()
+        assert campaign.name == "Jahresablesung 2026"
+        assert campaign.key_date.isoformat() == "2026-12-31"
+        assert campaign.status == "draft"
+        assert Meter.objects.count() == 400
+        assert CampaignMeter.objects.count() == 400
+        links = CampaignMeter.objects.select_related("register__meter__property")
+        first = links.get(row_number=2)
+        assert first.register.meter.number == "66978001"
+        assert first.register.meter.property.owner_last_name == "Weiß"
+        assert first.previous_value == 76414
+        assert first.raw_row[0] == "6-00001-002"
+        company = Property.objects.get(object_number="3-00010-000")
+        assert company.owner_last_name == "Bäckerei Ähm; Inh. Weiß"
