@@ -142,6 +142,17 @@ else:
         }
     }
 
+# Import progress is written while the import's transaction holds SQLite's write
+# lock, so it lives outside the database: Redis when configured, else files.
+CACHES["progress"] = (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache" / "progress"),
+    }
+)
+
 # --- background jobs ---------------------------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
@@ -179,7 +190,10 @@ SECURE_HSTS_SECONDS = 31_536_000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# Not "no-referrer": Chromium then sends `Origin: null` on form POSTs and the CSRF
+# check rejects them. Referrers still never leave the site; the citizen's token
+# link answers with its own `Referrer-Policy: no-referrer`.
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
@@ -232,7 +246,8 @@ if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise serves from finders here
 
 # --- mail (sent through the outbox; SMTP when EMAIL_HOST is set, else the console) ---
-_email_host = env_str("EMAIL_HOST")
+# production never falls back to the console backend (check --deploy: mail.E001)
+_email_host = env_str("EMAIL_HOST", "localhost" if PRODUCTION else "")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ablesung@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 if _email_host:

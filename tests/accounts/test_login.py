@@ -103,3 +103,11 @@ def test_operator_manages_organisations_in_the_admin(org_a: OrgData, admin_clien
     assert "Stadt A" in response.text
     detail = admin_client.get(f"/admin/core/organisation/{org_a.organisation.pk}/change/")
     assert detail.status_code == 200
+
+
+@pytest.mark.django_db
+def test_login_error_is_linked_to_the_field(clerk_a: User) -> None:
+    response = Client().post("/konto/anmelden/", {"username": "kein-mail", "password": "x"})
+    assert 'aria-invalid="true"' in response.text
+    assert 'aria-describedby="id_username-error"' in response.text
+    assert 'id="id_username-error"' in response.text

@@ -4,7 +4,9 @@ import logging
 import secrets
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 
 logger = logging.getLogger("ablesung.errors")
@@ -20,6 +22,11 @@ class ErrorIdMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        if isinstance(
+            exception,
+            (Http404, PermissionDenied, BadRequest, SuspiciousOperation, MultiPartParserError),
+        ):
+            return  # Django answers these with 4xx; they are not crashes
         error_id = secrets.token_hex(6)
         request.error_id = error_id  # type: ignore[attr-defined]
         logger.error("unhandled error %s on %s", error_id, request.path, exc_info=exception)

@@ -3,6 +3,12 @@
 from ablesung.core.models.audit import AppendOnlyError, AuditEntry
 from ablesung.core.models.campaign import Campaign, CampaignStatus
 from ablesung.core.models.campaign_meter import CampaignMeter
+from ablesung.core.models.import_batch import (
+    ImportBatch,
+    ImportProfile,
+    ImportRowError,
+    ImportStatus,
+)
 from ablesung.core.models.membership import Membership, Role
 from ablesung.core.models.meter import Meter, MeterKind
 from ablesung.core.models.organisation import Organisation
@@ -17,6 +23,10 @@ __all__ = [
     "Campaign",
     "CampaignMeter",
     "CampaignStatus",
+    "ImportBatch",
+    "ImportProfile",
+    "ImportRowError",
+    "ImportStatus",
     "Membership",
     "Meter",
     "MeterKind",

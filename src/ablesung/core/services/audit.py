@@ -11,7 +11,7 @@ from ablesung.core.services.actor import Actor
 
 #: keys in an entry's ``data`` that may hold personal data; redacted on purge
 PERSONAL_KEYS = frozenset(
-    {"label", "owner", "name", "first_name", "address", "email", "comment", "reason"}
+    {"label", "owner", "name", "first_name", "address", "email", "comment", "reason", "changes"}
 )
 REDACTED = "[entfernt]"
 

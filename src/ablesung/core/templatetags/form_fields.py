@@ -1,0 +1,22 @@
+"""Renders form widgets linked to their hint and error texts (WCAG 1.3.1, 3.3.1)."""
+
+from django import template
+from django.forms import BoundField
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+
+@register.filter
+def accessible_widget(field: BoundField) -> SafeString:
+    """The widget with ``aria-describedby`` for its hint/error and ``aria-invalid`` on errors."""
+    described = []
+    attrs: dict[str, str] = {}
+    if field.help_text:
+        described.append(f"{field.id_for_label}-hint")
+    if field.errors:
+        described.append(f"{field.id_for_label}-error")
+        attrs["aria-invalid"] = "true"
+    if described:
+        attrs["aria-describedby"] = " ".join(described)
+    return field.as_widget(attrs=attrs)

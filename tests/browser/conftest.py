@@ -1,0 +1,249 @@
+"""The real HTTPS server (``ablesung serve``, granian) and Debian's Chromium through Playwright.
+
+The server runs against its own SQLite database in a temporary directory with two
+organisations sharing one admin. Without ``/usr/bin/chromium`` the browser tests are
+skipped, except under ``CI=true`` where they fail.
+"""
+
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+from ablesung.lib.tls import ensure_self_signed_certificate
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REPO_DIR = Path(__file__).resolve().parents[2]
+AXE_JS = REPO_DIR / "node_modules" / "axe-core" / "axe.min.js"
+START_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Organisation:
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class HttpsServer:
+    base_url: str
+    email: str
+    password: str
+    organisations: tuple[Organisation, Organisation]
+    cert_file: Path
+    log_file: Path
+
+
+def _ablesung_command() -> list[str]:
+    """``.venv/bin/ablesung`` next to the running interpreter, else ``python -m ablesung``."""
+    script = shutil.which("ablesung", path=str(Path(sys.executable).parent))
+    return [script] if script else [sys.executable, "-m", "ablesung"]
+
+
+def _run(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [*_ablesung_command(), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"ablesung {' '.join(args)} failed ({result.returncode}):\n"
+            f"{result.stdout}\n{result.stderr}"
+        )
+    return result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _healthy(port: int, cert_file: Path) -> bool:
+    """GET /health/ over a verified TLS connection (the self-signed cert as trust anchor)."""
+    context = ssl.create_default_context(cafile=str(cert_file))
+    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=2, context=context)
+    try:
+        conn.request("GET", "/health/")
+        return conn.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def chromium_executable() -> Path:
+    if not CHROMIUM.is_file():
+        message = f"Chromium not installed at {CHROMIUM}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not AXE_JS.is_file():
+        pytest.fail(f"{AXE_JS} missing: run `npm ci` (make install does)")
+    return AXE_JS.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def https_server(
+    chromium_executable: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[HttpsServer]:
+    tmp = tmp_path_factory.mktemp("ablesung-browser")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key
+        not in {"DATABASE_URL", "REDIS_URL", "TLS_CERT_FILE", "TLS_KEY_FILE", "SECURE_SSL_REDIRECT"}
+    }
+    env.update(
+        ABLESUNG_ENV="development",
+        ABLESUNG_VAR_DIR=str(tmp),
+        DATABASE_URL=f"sqlite:///{tmp}/db.sqlite3",
+        DJANGO_SETTINGS_MODULE="ablesung.settings",
+        PYTHONUNBUFFERED="1",
+    )
+    email = "verwaltung@example.org"
+    organisations = (
+        Organisation("nordheim", "Stadtwerke Nordheim"),
+        Organisation("suedhausen", "Gemeinde Südhausen"),
+    )
+    _run(env, "migrate", "--verbosity", "0")
+    first = _run(
+        env,
+        "create_organisation",
+        organisations[0].slug,
+        "--name",
+        organisations[0].name,
+        "--admin-email",
+        email,
+    )
+    match = re.search(r"Passwort: (\S+)", first)
+    assert match, f"no password in create_organisation output:\n{first}"
+    _run(
+        env,
+        "create_organisation",
+        organisations[1].slug,
+        "--name",
+        organisations[1].name,
+        "--admin-email",
+        email,
+    )
+    pair = ensure_self_signed_certificate(tmp / "tls")
+    port = _free_port()
+    log_file = tmp / "serve.log"
+    with log_file.open("wb") as log:
+        server = subprocess.Popen(
+            [
+                *_ablesung_command(),
+                "serve",
+                "--workers",
+                "1",
+                "--port",
+                str(port),
+                "--cert",
+                str(pair.cert_file),
+                "--key",
+                str(pair.key_file),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _healthy(port, pair.cert_file):
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(
+                    f"ablesung serve did not answer on port {port}:\n"
+                    + log_file.read_text(errors="replace")
+                )
+            time.sleep(0.2)
+        yield HttpsServer(
+            base_url=f"https://127.0.0.1:{port}",
+            email=email,
+            password=match.group(1),
+            organisations=organisations,
+            cert_file=pair.cert_file,
+            log_file=log_file,
+        )
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Playwright]:
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_executable: Path, playwright_instance: Playwright) -> Iterator[Browser]:
+    browser = playwright_instance.chromium.launch(
+        executable_path=str(chromium_executable), headless=True, args=CHROMIUM_ARGS
+    )
+    yield browser
+    browser.close()
+
+
+def new_context(browser: Browser, https_server: HttpsServer, **options: Any) -> BrowserContext:
+    """A fresh browser profile: the self-signed certificate is accepted, CSP stays on."""
+    context = browser.new_context(
+        base_url=https_server.base_url,
+        ignore_https_errors=True,
+        locale="de-DE",
+        **options,
+    )
+    context.set_default_timeout(10_000)
+    return context
+
+
+@pytest.fixture
+def page(browser: Browser, https_server: HttpsServer) -> Iterator[Page]:
+    context = new_context(browser, https_server, viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def small_page(browser: Browser, https_server: HttpsServer) -> Iterator[Page]:
+    context = new_context(browser, https_server, viewport={"width": 360, "height": 640})
+    yield context.new_page()
+    context.close()

@@ -1,0 +1,135 @@
+"""Role matrix: viewers read, clerks and admins change; found by walking the URL configuration.
+
+A viewer gets 200 on every page under /o/<org>/ and 403 on every endpoint that writes
+(POST-only views, and the POST of views that serve both methods); nothing changes. New views
+are covered without editing this file.
+"""
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django_scopes import scopes_disabled
+
+from ablesung.core.models import AuditEntry, Meter, Role
+from ablesung.core.services.trash import TRASH_KINDS
+from tests.conftest import OrgData
+from tests.test_isolation import (
+    KNOWN_BACKEND_ROUTES,
+    add_trashed_records,
+    assert_unchanged,
+    member_client,
+    org_routes,
+    requests_for,
+    snapshot,
+)
+
+#: pages a viewer may not even open (a GET answering 403); add a route name here on purpose only
+VIEWER_MAY_NOT_OPEN: frozenset[str] = frozenset()
+#: routes a viewer may POST to (e.g. a search form); add a route name here on purpose only
+VIEWER_MAY_POST: frozenset[str] = frozenset()
+
+
+@pytest.fixture
+def trashed_a(org_a: OrgData) -> dict[str, int]:
+    return add_trashed_records(org_a)
+
+
+def _deleted_at(kind: str, pk: int) -> Any:
+    with scopes_disabled():
+        return TRASH_KINDS[kind].with_trashed.get(pk=pk).deleted_at
+
+
+def _actions() -> list[str]:
+    with scopes_disabled():
+        return list(
+            AuditEntry.objects.exclude(action__startswith="auth.").values_list("action", flat=True)
+        )
+
+
+@pytest.mark.django_db
+def test_viewer_reads_every_page_and_writes_nowhere(
+    org_a: OrgData, trashed_a: dict[str, int]
+) -> None:
+    org = org_a.organisation
+    viewer = member_client(org, Role.VIEWER)
+    before = snapshot()
+    pages: set[str] = set()
+    post_only: set[str] = set()
+    for route, path in requests_for(org_routes(), org.slug, org, live_only=True):
+        get = viewer.get(path)
+        post = viewer.post(path)
+        if get.status_code == 405:
+            post_only.add(route.name)
+            assert post.status_code == 403, f"viewer POST {path} ({route}): {post.status_code}"
+            assert "errors/403.html" in [t.name for t in post.templates]
+            continue
+        if route.name in VIEWER_MAY_NOT_OPEN:
+            assert get.status_code == 403, f"viewer GET {path} ({route}): {get.status_code}"
+        else:
+            assert get.status_code == 200, f"viewer GET {path} ({route}): {get.status_code}"
+            pages.add(route.name)
+        if route.name not in VIEWER_MAY_POST:
+            # a page that only reads refuses POST (405); one that also writes refuses the viewer
+            assert post.status_code in {403, 405}, f"viewer POST {path}: {post.status_code}"
+    assert {"backend:delete", "backend:restore"} <= post_only
+    assert KNOWN_BACKEND_ROUTES - {"backend:delete", "backend:restore"} <= pages
+    assert_unchanged(before)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", list(TRASH_KINDS))
+def test_viewer_may_neither_delete_nor_restore(
+    org_a: OrgData, trashed_a: dict[str, int], kind: str
+) -> None:
+    org = org_a.organisation
+    live = getattr(org_a, kind).pk
+    viewer = member_client(org, Role.VIEWER)
+    actions = _actions()
+    delete = viewer.post(f"/o/{org.slug}/loeschen/{kind}/{live}/")
+    restore = viewer.post(f"/o/{org.slug}/papierkorb/{kind}/{trashed_a[kind]}/wiederherstellen/")
+    assert delete.status_code == restore.status_code == 403
+    assert _deleted_at(kind, live) is None
+    assert _deleted_at(kind, trashed_a[kind]) is not None
+    assert _actions() == actions
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [Role.CLERK, Role.ADMIN])
+@pytest.mark.parametrize("kind", list(TRASH_KINDS))
+def test_clerk_and_admin_delete_and_restore(org_a: OrgData, role: str, kind: str) -> None:
+    org = org_a.organisation
+    pk = getattr(org_a, kind).pk
+    client = member_client(org, role)
+
+    deleted = client.post(f"/o/{org.slug}/loeschen/{kind}/{pk}/")
+    assert deleted.status_code == 302
+    assert _deleted_at(kind, pk) is not None
+    trash = client.get(f"/o/{org.slug}/papierkorb/")
+    assert trash.status_code == 200
+    sections = trash.context["sections"]
+    assert pk in [row["obj"].pk for s in sections if s["kind"] == kind for row in s["rows"]]
+
+    restored = client.post(f"/o/{org.slug}/papierkorb/{kind}/{pk}/wiederherstellen/")
+    assert restored.status_code == 302
+    assert restored["Location"] == f"/o/{org.slug}/papierkorb/"
+    assert _deleted_at(kind, pk) is None
+    assert _actions()[:2] == [f"{kind}.restored", f"{kind}.deleted"]
+    if kind == "property":  # the meters went along and came back
+        with scopes_disabled():
+            assert Meter.with_trashed.get(pk=org_a.meter.pk).deleted_at is None
+
+
+@pytest.mark.django_db
+def test_viewer_sees_the_pages_of_their_organisation(org_a: OrgData) -> None:
+    org = org_a.organisation
+    viewer: Client = member_client(org, Role.VIEWER)
+    for path in (
+        f"/o/{org.slug}/",
+        f"/o/{org.slug}/ableseaktionen/{org_a.campaign.pk}/",
+        f"/o/{org.slug}/zaehler/",
+        f"/o/{org.slug}/papierkorb/",
+    ):
+        response = viewer.get(path)
+        assert response.status_code == 200, path
+        assert org.name in response.text
