@@ -16,3 +16,11 @@ def purge_trash() -> dict[str, dict[str, int]]:
     summary = {slug: result.counts for slug, result in results.items() if result.total}
     logger.info("trash purge: %s", summary or "nothing to purge")
     return summary
+
+
+@task()
+def run_meter_import(batch_id: int) -> str:
+    """Runs one queued meter-list import (all or nothing)."""
+    from ablesung.core.services.meter_import import run_import
+
+    return run_import(batch_id).status

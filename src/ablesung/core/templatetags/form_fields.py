@@ -11,7 +11,7 @@ register = template.Library()
 def accessible_widget(field: BoundField) -> SafeString:
     """The widget with ``aria-describedby`` for its hint/error and ``aria-invalid`` on errors."""
     described = []
-    attrs: dict[str, str] = {}
+    attrs: dict[str, str | bool] = {}
     if field.help_text:
         described.append(f"{field.id_for_label}-hint")
     if field.errors:
