@@ -48,7 +48,7 @@ typecheck: install
 
 pytest: install
 	# the plausibility package must stay at 100 % line and branch coverage
-	env -u DATABASE_URL COVERAGE_CORE=sysmon $(BIN)/pytest --cov --cov-report=term
+	env -u DATABASE_URL $(BIN)/pytest --cov --cov-report=term
 	@if [ -n "$$DATABASE_URL" ]; then \
 		echo "== again on $${DATABASE_URL%%://*} =="; \
 		$(BIN)/pytest -m "not browser" -p no:cacheprovider; \

@@ -1,5 +1,7 @@
 """Fill or fix English translations: python scripts/po_fill.py 'msgid=>msgstr' ...
 
+Plural entries: 'singular||plural=>one||many'.
+
 Clears the fuzzy flag of each entry it sets. Used after `makemessages -l en`.
 """
 
@@ -16,10 +18,11 @@ def main(pairs: list[str]) -> None:
         catalog = read_po(handle)
     for pair in pairs:
         msgid, _, msgstr = pair.partition("=>")
-        message = catalog.get(msgid)
+        key = msgid.split("||")[0]  # plural: 'one||many=>one||many'
+        message = catalog.get(key)
         if message is None:
             raise SystemExit(f"unknown msgid: {msgid!r}")
-        message.string = msgstr
+        message.string = tuple(msgstr.split("||")) if "||" in msgstr else msgstr
         message.flags.discard("fuzzy")
     missing = [m.id for m in catalog if m.id and (not m.string or "fuzzy" in m.flags)]
     with PO.open("wb") as handle:

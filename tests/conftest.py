@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 from django_scopes import scopes_disabled
 
@@ -14,6 +15,7 @@ from ablesung.accounts.models import User
 from ablesung.core.models import (
     Campaign,
     CampaignMeter,
+    ImportBatch,
     Membership,
     Meter,
     Organisation,
@@ -23,6 +25,7 @@ from ablesung.core.models import (
     Register,
     Role,
 )
+from ablesung.formats import FINANZ_PLUS_STANDARD
 
 PASSWORD = "korrekt-Pferd-Batterie-Heftklammer"
 
@@ -36,6 +39,7 @@ class OrgData:
     register: Register
     campaign_meter: CampaignMeter
     reading: Reading
+    import_batch: ImportBatch
 
 
 def make_org_data(slug: str, name: str) -> OrgData:
@@ -75,7 +79,15 @@ def make_org_data(slug: str, name: str) -> OrgData:
             source=ReadingSource.ONLINE,
             comment="Zähler im Keller",
         )
-    return OrgData(org, campaign, prop, meter, register, link, reading)
+        batch = ImportBatch(
+            organisation=org,
+            campaign=campaign,
+            original_name="liste.csv",
+            profile=FINANZ_PLUS_STANDARD.to_dict(),
+        )
+        batch.file.save("liste.csv", ContentFile(b"Objektnummer;Name\r\n1;A\r\n"), save=False)
+        batch.save()
+    return OrgData(org, campaign, prop, meter, register, link, reading, batch)
 
 
 def make_member(org: Organisation, email: str, role: str = Role.CLERK) -> User:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 def main() -> int:
     here = Path(__file__).resolve().parent
+    sys.path.insert(0, str(here.parent.parent))  # the checkout, for `tests.bench.*`
     benches = sorted(here.glob("bench_*.py"))
     if not benches:
         print("No benchmarks yet: they arrive with the import, plausibility and portal issues.")

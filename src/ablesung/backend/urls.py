@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from ablesung.backend import views
+from ablesung.backend import imports, views
 
 app_name = "backend"
 
@@ -10,6 +10,14 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("ableseaktionen/<int:campaign_id>/", views.campaign_detail, name="campaign_detail"),
     path("zaehler/", views.meter_list, name="meter_list"),
+    path("import/", imports.upload, name="import_upload"),
+    path("importe/<int:import_batch_id>/", imports.batch_detail, name="import_batch"),
+    path("importe/<int:import_batch_id>/zuordnung/", imports.mapping, name="import_mapping"),
+    path(
+        "importe/<int:import_batch_id>/fehler.csv",
+        imports.batch_errors_csv,
+        name="import_errors_csv",
+    ),
     path("papierkorb/", views.trash, name="trash"),
     path("loeschen/<str:kind>/<int:object_id>/", views.delete_record, name="delete"),
     path(

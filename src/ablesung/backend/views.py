@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from ablesung.core.models import Campaign, CampaignMeter, Meter
 from ablesung.core.scoping import OrgRequest, require_permission
 from ablesung.core.services.actor import Actor
+from ablesung.core.services.meter_import import IMPORTABLE
 from ablesung.core.services.trash import (
     RETENTION,
     TRASH_KINDS,
@@ -55,7 +56,13 @@ def campaign_detail(request: HttpRequest, org: str, campaign_id: int) -> HttpRes
         .order_by("row_number", "id")
     )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("seite"))
-    return render(request, "backend/campaign_detail.html", {"campaign": campaign, "page": page})
+    context = {
+        "campaign": campaign,
+        "page": page,
+        "imports": campaign.import_batches.order_by("-created_at")[:20],
+        "importable": IMPORTABLE,
+    }
+    return render(request, "backend/campaign_detail.html", context)
 
 
 @require_GET

@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import Resolver404, resolve
 from django_scopes import scope, scopes_disabled
 
@@ -130,7 +131,7 @@ class OrganisationScopeMiddleware:
             )
 
 
-View = TypeVar("View", bound=Callable[..., HttpResponse])
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 
 def require_permission(permission: str) -> Callable[[View], View]:
@@ -138,11 +139,12 @@ def require_permission(permission: str) -> Callable[[View], View]:
 
     def decorator(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not has_permission(request, permission):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
+        wrapper.required_permission = permission  # type: ignore[attr-defined]  # for the role tests
         return cast(View, wrapper)
 
     return decorator

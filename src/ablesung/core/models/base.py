@@ -17,8 +17,14 @@ class LiveManager(models.Manager[Any]):
 class TenantModel(models.Model):
     """A row that belongs to one organisation; queries need an organisation scope."""
 
+    # No index of its own: tenant queries always combine the organisation with a more
+    # selective column, and the unique constraints start with it where it matters.
     organisation = models.ForeignKey(
-        "core.Organisation", on_delete=models.CASCADE, related_name="+", editable=False
+        "core.Organisation",
+        on_delete=models.CASCADE,
+        related_name="+",
+        editable=False,
+        db_index=False,
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -31,7 +37,7 @@ class TenantModel(models.Model):
 class TrashableModel(TenantModel):
     """A tenant row that is soft-deleted into the trash and purged after a year."""
 
-    deleted_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects: ClassVar[models.Manager[Any]] = ScopedManager(
         organisation="organisation", _manager_class=LiveManager
@@ -40,6 +46,14 @@ class TrashableModel(TenantModel):
 
     class Meta:
         abstract = True
+        # only trashed rows are indexed: live rows (nearly all) cost the index nothing
+        indexes = [
+            models.Index(
+                fields=["deleted_at"],
+                name="%(class)s_trash",
+                condition=models.Q(deleted_at__isnull=False),
+            )
+        ]
 
     @property
     def in_trash(self) -> bool:

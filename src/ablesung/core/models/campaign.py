@@ -25,7 +25,7 @@ class Campaign(TrashableModel):
     )
     settings = models.JSONField(_("Abweichende Einstellungen"), default=dict, blank=True)
 
-    class Meta:
+    class Meta(TrashableModel.Meta):
         ordering = ["-key_date", "name"]
         constraints = [
             models.UniqueConstraint(fields=["organisation", "name"], name="campaign_name_unique"),

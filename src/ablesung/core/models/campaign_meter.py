@@ -13,7 +13,10 @@ class CampaignMeter(TenantModel):
     """
 
     campaign = models.ForeignKey(
-        "core.Campaign", on_delete=models.CASCADE, related_name="campaign_meters"
+        "core.Campaign",
+        on_delete=models.CASCADE,
+        related_name="campaign_meters",
+        db_index=False,  # covered by the unique (campaign, register)
     )
     register = models.ForeignKey(
         "core.Register", on_delete=models.CASCADE, related_name="campaign_meters"

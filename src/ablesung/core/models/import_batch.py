@@ -39,6 +39,13 @@ class ImportStatus(models.TextChoices):
 class ImportBatch(TenantModel):
     """One uploaded meter-list file and what its import did."""
 
+    organisation = models.ForeignKey(
+        "core.Organisation",
+        on_delete=models.CASCADE,
+        related_name="import_batches",
+        editable=False,
+        db_index=False,
+    )
     campaign = models.ForeignKey(
         "core.Campaign", on_delete=models.CASCADE, related_name="import_batches"
     )

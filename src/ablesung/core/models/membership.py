@@ -21,7 +21,7 @@ class Membership(TenantModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "organisation"], name="membership_unique")
+            models.UniqueConstraint(fields=["organisation", "user"], name="membership_unique")
         ]
         verbose_name = _("Mitgliedschaft")
         verbose_name_plural = _("Mitgliedschaften")

@@ -32,7 +32,7 @@ class Meter(TrashableModel):
     )
     location_hint = models.CharField(_("Einbauort"), max_length=200, blank=True)
 
-    class Meta:
+    class Meta(TrashableModel.Meta):
         ordering = ["number"]
         constraints = [
             models.UniqueConstraint(fields=["organisation", "number"], name="meter_number_unique")

@@ -17,7 +17,7 @@ class Property(TrashableModel):
     city = models.CharField(_("Ort"), max_length=100, blank=True)
     email = models.EmailField(_("E-Mail"), blank=True)
 
-    class Meta:
+    class Meta(TrashableModel.Meta):
         ordering = ["object_number"]
         constraints = [
             models.UniqueConstraint(

@@ -31,7 +31,12 @@ class ReviewState(models.TextChoices):
 class Reading(TrashableModel):
     """A value of a register at a date. Corrections supersede; nothing is overwritten."""
 
-    campaign = models.ForeignKey("core.Campaign", on_delete=models.CASCADE, related_name="readings")
+    campaign = models.ForeignKey(
+        "core.Campaign",
+        on_delete=models.CASCADE,
+        related_name="readings",
+        db_index=False,  # covered by reading_campaign_register
+    )
     register = models.ForeignKey("core.Register", on_delete=models.CASCADE, related_name="readings")
     value = models.DecimalField(_("Zählerstand"), max_digits=16, decimal_places=4)
     reading_date = models.DateField(_("Ablesedatum"))
@@ -60,9 +65,12 @@ class Reading(TrashableModel):
         related_name="+",
     )
 
-    class Meta:
+    class Meta(TrashableModel.Meta):
         ordering = ["register_id", "created_at", "id"]
-        indexes = [models.Index(fields=["campaign", "register"], name="reading_campaign_register")]
+        indexes = [
+            *TrashableModel.Meta.indexes,
+            models.Index(fields=["campaign", "register"], name="reading_campaign_register"),
+        ]
         verbose_name = _("Zählerstand")
         verbose_name_plural = _("Zählerstände")
 

@@ -14,7 +14,11 @@ class Register(TenantModel):
     """One counter of a meter: one for water, HT and NT for dual-tariff meters."""
 
     meter = models.ForeignKey(
-        "core.Meter", on_delete=models.CASCADE, related_name="registers", verbose_name=_("Zähler")
+        "core.Meter",
+        on_delete=models.CASCADE,
+        related_name="registers",
+        verbose_name=_("Zähler"),
+        db_index=False,  # covered by the unique (meter, code)
     )
     code = models.CharField(
         _("Zählwerk"), max_length=2, choices=RegisterCode.choices, default="", blank=True

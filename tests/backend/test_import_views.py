@@ -1,0 +1,152 @@
+"""Upload → mapping → (task) → result, through the backend pages."""
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django_scopes import scopes_disabled
+
+from ablesung.core.models import Campaign, ImportBatch, ImportProfile, Meter, Role
+from tests.conftest import OrgData, make_member
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+needs_samples = pytest.mark.skipif(
+    not SAMPLES.is_dir(), reason="shared/samples not beside the checkout"
+)
+
+
+def upload(client: Client, name: str, data: bytes, **fields: Any) -> Any:
+    post = {"profile": "FINANZ+ (Standard)", "file": SimpleUploadedFile(name, data), **fields}
+    return client.post("/o/stadt-a/import/", post)
+
+
+def start(client: Client, batch: ImportBatch, follow: bool = True, **overrides: str) -> Any:
+    page = client.get(f"/o/stadt-a/importe/{batch.pk}/zuordnung/")
+    form = page.context["form"]
+    data = {name: form[name].value() or "" for name in form.fields}
+    data["decimal_comma"] = "on"
+    data.update(overrides)
+    return client.post(f"/o/stadt-a/importe/{batch.pk}/zuordnung/", data, follow=follow)
+
+
+@needs_samples
+@pytest.mark.django_db
+def test_clean_sample_imports_through_the_pages(
+    client_a: Client, org_a: OrgData, django_capture_on_commit_callbacks: Any
+) -> None:
+    response = upload(
+        client_a,
+        "musterstadt-2026.csv",
+        (SAMPLES / "musterstadt-2026.csv").read_bytes(),
+        new_campaign_name="Jahresablesung 2027",
+        new_key_date="31.12.2027",
+    )
+    assert response.status_code == 302
+    with scopes_disabled():
+        batch = ImportBatch.objects.exclude(original_name="liste.csv").get()
+    mapping = client_a.get(response["Location"])
+    assert "Windows-1252" in mapping.text
+    assert "Semikolon" in mapping.text
+    assert "Gartenstraße" in mapping.text  # preview
+    assert mapping.context["form"]["col_meter_number"].value() == "Zählernummer"
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        started = start(client_a, batch, follow=False, save_as="Musterstadt 2026")
+    assert started.status_code == 302, started.context["form"].errors
+    assert started["Location"] == f"/o/stadt-a/importe/{batch.pk}/"
+    assert len(callbacks) == 1  # the task is enqueued on commit
+    result = client_a.get(started["Location"])
+    assert "vollständig importiert" in result.text
+    assert "321 neu, 0 geändert, 0 unverändert" in result.text
+    with scopes_disabled():
+        campaign = Campaign.objects.get(name="Jahresablesung 2027")
+        assert campaign.key_date.isoformat() == "2027-12-31"
+        assert Meter.objects.filter(organisation=org_a.organisation).count() == 401
+        assert ImportProfile.objects.get().name == "Musterstadt 2026"
+    partial = client_a.get(f"/o/stadt-a/importe/{batch.pk}/", HTTP_HX_REQUEST="true")
+    assert partial.text.lstrip().startswith('<div id="import-status"')
+
+
+@needs_samples
+@pytest.mark.django_db
+def test_dirty_sample_is_rejected_with_a_downloadable_error_list(
+    client_a: Client, org_a: OrgData, django_capture_on_commit_callbacks: Any
+) -> None:
+    response = upload(
+        client_a,
+        "dirty.csv",
+        (SAMPLES / "musterstadt-2026-dirty.csv").read_bytes(),
+        campaign=str(org_a.campaign.pk),
+    )
+    with scopes_disabled():
+        batch = ImportBatch.objects.exclude(original_name="liste.csv").get()
+    assert response.status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        start(client_a, batch, follow=False)
+    result = client_a.get(f"/o/stadt-a/importe/{batch.pk}/")
+    assert "Nichts importiert." in result.text
+    assert "ist kein gültiges Datum." in result.text
+    with scopes_disabled():
+        assert Meter.objects.filter(organisation=org_a.organisation).count() == 1
+        batch.refresh_from_db()
+    download = client_a.get(f"/o/stadt-a/importe/{batch.pk}/fehler.csv")
+    assert download["Content-Disposition"].startswith("attachment;")
+    text = b"".join(download.streaming_content).decode("utf-8-sig")  # type: ignore[attr-defined]
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert rows[0] == ["Zeile", "Spalte", "Wert", "Meldung"]
+    assert len(rows) == batch.error_count + 1
+    assert all(not cell.startswith(("=", "+", "@")) for row in rows for cell in row)
+    assert any(row[2].startswith("'-") for row in rows)  # negative value neutralised
+
+
+@pytest.mark.django_db
+def test_unreadable_file_gets_a_german_message_and_creates_nothing(client_a: Client) -> None:
+    response = upload(
+        client_a,
+        "liste.xlsx",
+        b"PK\x03\x04 kaputt",
+        new_campaign_name="Neu",
+        new_key_date="31.12.2027",
+    )
+    assert response.status_code == 400
+    assert "kern-error" in response.text
+    with scopes_disabled():
+        assert not Campaign.objects.filter(name="Neu").exists()
+        assert not ImportBatch.objects.exclude(original_name="liste.csv").exists()
+
+
+@pytest.mark.django_db
+def test_upload_needs_a_campaign_or_a_new_one(client_a: Client) -> None:
+    response = upload(client_a, "x.csv", b"Objektnummer;Name\r\n1;A\r\n")
+    assert response.status_code == 400
+    assert "Bitte wählen Sie eine Ableseaktion" in response.text
+
+
+@pytest.mark.django_db
+def test_missing_required_column_keeps_the_clerk_on_the_mapping_page(
+    client_a: Client, org_a: OrgData
+) -> None:
+    upload(
+        client_a,
+        "x.csv",
+        "Objektnummer;Name\r\n1;A\r\n".encode("cp1252"),
+        campaign=str(org_a.campaign.pk),
+    )
+    with scopes_disabled():
+        batch = ImportBatch.objects.exclude(original_name="liste.csv").get()
+    page = start(client_a, batch)
+    assert page.status_code == 400
+    assert "Pflichtfeld: bitte eine Spalte zuordnen." in page.text
+    batch.refresh_from_db()
+    assert batch.status == "pending"
+
+
+@pytest.mark.django_db
+def test_viewer_may_not_import(org_a: OrgData) -> None:
+    viewer = make_member(org_a.organisation, "viewer@stadt-a.example", Role.VIEWER)
+    client = Client()
+    client.force_login(viewer)
+    assert client.get("/o/stadt-a/import/").status_code == 403

@@ -1,0 +1,236 @@
+"""The import service: all or nothing, idempotent, updates next year, never interleaves."""
+
+import datetime
+import threading
+from typing import Any
+
+import pytest
+from django.core.files.base import ContentFile
+from django.db import connection, connections
+from django_scopes import scopes_disabled
+
+from ablesung.core.models import (
+    AuditEntry,
+    Campaign,
+    CampaignMeter,
+    ImportBatch,
+    ImportStatus,
+    Meter,
+    Organisation,
+    Property,
+)
+from ablesung.core.scoping import organisation_scope
+from ablesung.core.services.actor import Actor
+from ablesung.core.services.meter_import import (
+    ImportRefused,
+    NewCampaign,
+    do_start_import,
+    do_upload_meter_list,
+    run_import,
+)
+from ablesung.core.services.trash import do_delete_record
+from ablesung.formats import FINANZ_PLUS_STANDARD, Limits
+
+HEADER = (
+    "Objektnummer;Kassenzeichen;Name;Vorname;Straße;Hausnummer;PLZ;Ort;Zählernummer;"
+    "Zählerart;Stellen;Ablesedatum alt;Zählerstand alt;Vorjahresverbrauch;"
+    "Ablesedatum neu;Zählerstand neu;Ableseart;Bemerkung"
+)
+ROWS = [
+    "1-001;K-1;Weiß;Monika;Gartenstraße;138;09111;Musterstadt;M-1;Hauptwasserzähler;5;16.01.2026;76414;28;;;;",
+    "1-001;K-1;Weiß;Monika;Gartenstraße;138;09111;Musterstadt;M-2;Gartenwasserzähler;4;16.01.2026;2961;18;;;;",
+    '1-002;K-2;=HYPERLINK("http://x");;Ringstraße;2b;09113;Musterstadt;M-3;;;19.12.2025;75173;66;;;;',
+]
+ACTOR = Actor.system("test")
+
+
+def csv_bytes(rows: list[str]) -> bytes:
+    return ("\r\n".join([HEADER, *rows]) + "\r\n").encode("cp1252")
+
+
+@pytest.fixture
+def org(db: Any) -> Organisation:
+    return Organisation.objects.create(slug="stadt", name="Stadt")
+
+
+def import_file(
+    org: Organisation, data: bytes, campaign: str = "Ablesung 2026", limits: Limits | None = None
+) -> ImportBatch:
+    with organisation_scope(org):
+        existing = Campaign.objects.filter(name=campaign).first()
+    target = existing or NewCampaign(campaign, datetime.date(2026, 12, 31))
+    batch, _ = do_upload_meter_list(
+        target,
+        ContentFile(data, name="liste.csv"),
+        original_name="liste.csv",
+        profile=FINANZ_PLUS_STANDARD,
+        organisation=org,
+        actor=ACTOR,
+    )
+    do_start_import(batch, FINANZ_PLUS_STANDARD, organisation=org, actor=ACTOR, enqueue=False)
+    return run_import(batch.pk, limits=limits)
+
+
+@pytest.mark.django_db
+def test_import_creates_properties_meters_and_keeps_raw_rows(org: Organisation) -> None:
+    batch = import_file(org, csv_bytes(ROWS))
+    assert batch.status == ImportStatus.SUCCEEDED
+    assert batch.counts["properties_created"] == 2
+    assert batch.counts["meters_created"] == 3
+    with organisation_scope(org):
+        formula = Property.objects.get(object_number="1-002")
+        assert formula.owner_last_name == '=HYPERLINK("http://x")'  # stored as text
+        garden = Meter.objects.get(number="M-2")
+        assert (garden.kind, garden.digits, garden.property.object_number) == (
+            "water_garden",
+            4,
+            "1-001",
+        )
+        link = CampaignMeter.objects.get(register__meter=garden)
+        assert link.previous_value == 2961
+        assert link.previous_date.isoformat() == "2026-01-16"
+        assert link.previous_year_consumption == 18
+        assert link.raw_row == ROWS[1].split(";")
+        assert link.row_number == 3
+    assert batch.layout["encoding"] == "cp1252"
+    assert batch.layout["line_end"] == "\r\n"
+    assert AuditEntry.objects.filter(action="import.succeeded", object_id=str(batch.pk)).exists()
+
+
+@pytest.mark.django_db
+def test_reimporting_the_same_file_changes_nothing(org: Organisation) -> None:
+    import_file(org, csv_bytes(ROWS))
+    with organisation_scope(org):
+        before = list(CampaignMeter.objects.values_list("id", "previous_value", "raw_row"))
+    second = import_file(org, csv_bytes(ROWS))
+    assert second.counts["properties_unchanged"] == 2
+    assert second.counts["meters_unchanged"] == 3
+    assert second.counts["properties_created"] == second.counts["meters_created"] == 0
+    with organisation_scope(org):
+        assert list(CampaignMeter.objects.values_list("id", "previous_value", "raw_row")) == before
+
+
+@pytest.mark.django_db
+def test_next_years_file_updates_owner_and_keeps_history(org: Organisation) -> None:
+    import_file(org, csv_bytes(ROWS))
+    next_year = [
+        ROWS[0].replace("Weiß;Monika", "Schuster;René").replace("76414", "76442"),
+        ROWS[2],
+        '1-002;K-2;=HYPERLINK("http://x");;Ringstraße;2b;09113;Musterstadt;M-4;;;19.11.2026;100;66;;;;',
+    ]
+    batch = import_file(org, csv_bytes(next_year), campaign="Ablesung 2027")
+    assert batch.status == ImportStatus.SUCCEEDED, batch.message
+    assert batch.counts["properties_updated"] == 1
+    assert batch.counts["meters_created"] == 1
+    with organisation_scope(org):
+        prop = Property.objects.get(object_number="1-001")
+        assert prop.owner_last_name == "Schuster"
+        assert Meter.objects.filter(number="M-2").exists()  # missing from the new file, kept
+        old = CampaignMeter.objects.get(
+            campaign__name="Ablesung 2026", register__meter__number="M-1"
+        )
+        assert old.raw_row[2] == "Weiß"  # last year's snapshot keeps the old owner
+    change = AuditEntry.objects.get(action="property.updated", object_id=str(prop.pk))
+    assert change.data["changes"]["owner_last_name"] == ["Weiß", "Schuster"]
+
+
+@pytest.mark.django_db
+def test_a_single_broken_row_rejects_the_whole_file(org: Organisation) -> None:
+    broken = [*ROWS, ROWS[0].replace("M-1", "M-9").replace("16.01.2026", "31.02.2025")]
+    batch = import_file(org, csv_bytes(broken))
+    assert batch.status == ImportStatus.REJECTED
+    assert batch.error_count == 1
+    with organisation_scope(org):
+        assert not Property.objects.exists()
+        assert not Meter.objects.exists()
+        error = batch.row_errors.get()
+    assert (
+        error.message == "Zeile 5, Spalte „Ablesedatum alt“: „31.02.2025“ ist kein gültiges Datum."
+    )
+
+
+@pytest.mark.django_db
+def test_meter_in_the_trash_comes_back_with_the_import(org: Organisation) -> None:
+    import_file(org, csv_bytes(ROWS))
+    with organisation_scope(org):
+        meter = Meter.objects.get(number="M-3")
+    do_delete_record("property", meter.property_id, organisation=org, actor=ACTOR)
+    batch = import_file(org, csv_bytes(ROWS))
+    assert batch.counts["restored"] == 2
+    with organisation_scope(org):
+        assert Meter.objects.filter(number="M-3").exists()
+
+
+@pytest.mark.django_db
+def test_row_limit_gives_a_clear_message(org: Organisation) -> None:
+    batch = import_file(org, csv_bytes(ROWS), limits=Limits(max_rows=2))
+    assert batch.status == ImportStatus.REJECTED
+    assert "2" in batch.message
+    with organisation_scope(org):
+        assert not Meter.objects.exists()
+
+
+@pytest.mark.django_db
+def test_running_a_finished_batch_again_changes_nothing(org: Organisation) -> None:
+    batch = import_file(org, csv_bytes(ROWS))
+    entries = AuditEntry.objects.count()
+    again = run_import(batch.pk)
+    assert again.status == ImportStatus.SUCCEEDED
+    assert AuditEntry.objects.count() == entries
+
+
+@pytest.mark.django_db
+def test_closed_campaign_refuses_imports(org: Organisation) -> None:
+    import_file(org, csv_bytes(ROWS))
+    with organisation_scope(org):
+        Campaign.objects.update(status="closed")
+    with pytest.raises(ImportRefused, match="nicht mehr importiert"):
+        import_file(org, csv_bytes(ROWS))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_imports_into_one_campaign_never_interleave(org: Organisation) -> None:
+    if (connection.vendor == "sqlite" and connection.settings_dict["NAME"] in ("", ":memory:")) or (
+        "mode=memory" in str(connection.settings_dict["NAME"])
+    ):
+        pytest.skip("needs a file or server database shared by two connections")
+    first = import_file(org, csv_bytes(ROWS))
+    assert first.status == ImportStatus.SUCCEEDED
+    rows = [*ROWS, "1-003;K-3;Neu;;Weg;1;;;M-5;;;01.01.2026;1;1;;;;"]
+    batches = []
+    with organisation_scope(org):
+        campaign = Campaign.objects.get()
+    for _ in range(2):
+        batch, _detected = do_upload_meter_list(
+            campaign,
+            ContentFile(csv_bytes(rows), name="liste.csv"),
+            original_name="liste.csv",
+            profile=FINANZ_PLUS_STANDARD,
+            organisation=org,
+            actor=ACTOR,
+        )
+        do_start_import(batch, FINANZ_PLUS_STANDARD, organisation=org, actor=ACTOR, enqueue=False)
+        batches.append(batch)
+    barrier = threading.Barrier(2)
+    results: dict[int, ImportBatch] = {}
+
+    def run(batch_id: int) -> None:
+        barrier.wait()
+        try:
+            results[batch_id] = run_import(batch_id)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(b.pk,)) for b in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    statuses = sorted(r.status for r in results.values())
+    assert statuses in (["rejected", "succeeded"], ["succeeded", "succeeded"])
+    with scopes_disabled():
+        assert Meter.objects.filter(number="M-5").count() == 1
+        assert CampaignMeter.objects.filter(campaign=campaign).count() == 4
+    created = [r.counts.get("meters_created", 0) for r in results.values()]
+    assert sorted(created)[-1] == 1
+    assert sum(created) == 1
