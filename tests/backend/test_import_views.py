@@ -150,3 +150,15 @@ def test_viewer_may_not_import(org_a: OrgData) -> None:
     client = Client()
     client.force_login(viewer)
     assert client.get("/o/stadt-a/import/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_oversized_upload_is_refused_before_the_body_is_read(client_a: Client) -> None:
+    response = client_a.post(
+        "/o/stadt-a/import/",
+        data=b"x" * 100,
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(60 * 1024 * 1024),
+    )
+    assert response.status_code == 413
+    assert "Die Datei ist größer als 50 MB." in response.text

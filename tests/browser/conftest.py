@@ -1,7 +1,8 @@
 """The real HTTPS server (``ablesung serve``, granian) and Debian's Chromium through Playwright.
 
 The server runs against its own SQLite database in a temporary directory with two
-organisations sharing one admin. Without ``/usr/bin/chromium`` the browser tests are
+organisations sharing one admin; ``ablesung worker`` runs next to it on the same
+database, so imports and other background tasks run for real. Without ``/usr/bin/chromium`` the browser tests are
 skipped, except under ``CI=true`` where they fail.
 """
 
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,59 @@ class Organisation:
     name: str
 
 
+class Worker:
+    """``ablesung worker --interval 0.2`` on the server's database, output in ``log_file``.
+
+    ``paused()`` stops it gracefully and starts a fresh one afterwards, so that a test
+    can look at a queued import before it runs.
+    """
+
+    def __init__(self, env: dict[str, str], log_file: Path) -> None:
+        self.env = env
+        self.log_file = log_file
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        assert self.process is None, "worker already running"
+        offset = self.log_file.stat().st_size if self.log_file.exists() else 0
+        with self.log_file.open("ab") as log:
+            self.process = subprocess.Popen(
+                [*_ablesung_command(), "worker", "--interval", "0.2"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while "gestartet" not in self._log_from(offset):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"ablesung worker did not start:\n{self._log_from(offset)}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start()
+
+    def _log_from(self, offset: int) -> str:
+        with self.log_file.open("rb") as log:
+            log.seek(offset)
+            return log.read().decode(errors="replace")
+
+
 @dataclass(frozen=True)
 class HttpsServer:
     base_url: str
@@ -54,6 +109,7 @@ class HttpsServer:
     organisations: tuple[Organisation, Organisation]
     cert_file: Path
     log_file: Path
+    worker: Worker
 
 
 def _ablesung_command() -> list[str]:
@@ -181,7 +237,9 @@ def https_server(
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+    worker = Worker(env, tmp / "worker.log")
     try:
+        worker.start()
         deadline = time.monotonic() + START_TIMEOUT
         while not _healthy(port, pair.cert_file):
             if server.poll() is not None or time.monotonic() > deadline:
@@ -197,8 +255,10 @@ def https_server(
             organisations=organisations,
             cert_file=pair.cert_file,
             log_file=log_file,
+            worker=worker,
         )
     finally:
+        worker.stop()
         if server.poll() is None:
             server.send_signal(signal.SIGTERM)
             try:

@@ -70,7 +70,7 @@ def test_bad_input_gives_a_clear_message_and_changes_nothing() -> None:
 def test_demo_loads_the_sample_once() -> None:
     out = run("load_demo", "--file", str(SAMPLE))
     assert "Stadt Musterstadt" in out
-    assert "400 Zähler" in out
+    assert "400 Zähler aus musterstadt-2026.csv importiert" in out
     assert "Anmeldung: admin@musterstadt.example / " in out
     run("load_demo", "--file", str(SAMPLE))
     with scopes_disabled():

@@ -26,10 +26,11 @@ from ablesung.core.services.meter_import import (
     read_progress,
     redetect,
 )
-from ablesung.formats import FIELDS, FileLayout, FormatError, Profile, propose_mapping
+from ablesung.formats import FIELDS, FileLayout, FormatError, Limits, Profile, propose_mapping
 from ablesung.lib.safe_csv import csv_lines
 
 ERRORS_SHOWN = 500
+UPLOAD_OVERHEAD = 1024 * 1024  # form fields and multipart boundaries
 
 
 def _importable_campaigns() -> list[tuple[int, str]]:
@@ -43,6 +44,11 @@ def _importable_campaigns() -> list[tuple[int, str]]:
 @require_http_methods(["GET", "POST"])
 def upload(request: OrgRequest, org: str) -> HttpResponse:
     profiles = available_profiles(request.organisation)
+    if request.method == "POST" and _too_large(request):
+        # refused before Django reads the body into a temporary file
+        form = UploadForm(campaigns=_importable_campaigns(), profiles=list(profiles))
+        context = {"form": form, "upload_error": _("Die Datei ist größer als 50 MB.")}
+        return render(request, "backend/import_upload.html", context, status=413)
     form = UploadForm(
         request.POST or None,
         request.FILES or None,
@@ -73,6 +79,14 @@ def upload(request: OrgRequest, org: str) -> HttpResponse:
     return render(
         request, "backend/import_upload.html", {"form": form}, status=400 if form.errors else 200
     )
+
+
+def _too_large(request: OrgRequest) -> bool:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return length > Limits().max_bytes + UPLOAD_OVERHEAD
 
 
 @never_cache

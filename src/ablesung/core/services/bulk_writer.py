@@ -106,7 +106,7 @@ class BulkWriter:
     _properties: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     _meters: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     _registers: dict[tuple[int, str], int] = field(default_factory=dict)
-    _links: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+    _links: dict[int, tuple[int, int]] = field(default_factory=dict)
     _seen_properties: set[str] = field(default_factory=set)
     _seen_meters: set[str] = field(default_factory=set)
     _now: Any = None
@@ -179,12 +179,10 @@ class BulkWriter:
                 [self.campaign_id],
             )
             for register_id, pk, value, day, consumption, raw in cursor.fetchall():
+                cells = raw if isinstance(raw, list) else json.loads(raw)
                 self._links[register_id] = (
                     pk,
-                    _decimal(value),
-                    _date(day),
-                    _decimal(consumption),
-                    raw if isinstance(raw, list) else json.loads(raw),
+                    _fingerprint(_decimal(value), _date(day), _decimal(consumption), cells),
                 )
 
     # --- writing -------------------------------------------------------------
@@ -244,7 +242,7 @@ class BulkWriter:
                         counts.restored += trashed
                     else:
                         counts.properties_unchanged += 1
-                properties[number] = (property_id, False, values)
+                properties[number] = (property_id, False, ())  # never compared again
             # meter
             number = row.meter_number
             if number in seen_meters:
@@ -274,7 +272,7 @@ class BulkWriter:
                         counts.restored += trashed
                     else:
                         counts.meters_unchanged += 1
-                meters[number] = (meter_id, False, meter_values)
+                meters[number] = (meter_id, False, ())  # never compared again
             # register
             key = (meter_id, row.register_code)
             register_id = registers.get(key)
@@ -282,14 +280,10 @@ class BulkWriter:
                 register_id = registers[key] = next(new_register)
                 register_rows.append((register_id, org, now, meter_id, row.register_code))
             # the campaign's link with the billing snapshot and the raw row
-            snapshot = (
-                row.previous_value,
-                row.previous_date,
-                row.previous_year_consumption,
-                row.raw,
-            )
             existing_link = links.get(register_id)
-            if existing_link is not None and existing_link[1:] == snapshot:
+            if existing_link is not None and existing_link[1] == _fingerprint(
+                row.previous_value, row.previous_date, row.previous_year_consumption, row.raw
+            ):
                 continue
             params = (
                 row.previous_value if postgres else str(row.previous_value),
@@ -302,7 +296,7 @@ class BulkWriter:
                 link_rows.append((org, now, self.campaign_id, register_id, False, *params))
             else:
                 link_updates.append((*params, existing_link[0]))
-            links[register_id] = (existing_link[0] if existing_link else 0, *snapshot)
+            links[register_id] = (0, 0)  # each register occurs once per file (validated)
         self._flush(
             property_rows,
             property_updates,
@@ -417,6 +411,13 @@ class BulkWriter:
             "created_at",
         )
         self._insert(AuditEntry, columns, rows)
+
+
+def _fingerprint(
+    value: Decimal | None, day: date | None, consumption: Decimal | None, raw: list[str]
+) -> int:
+    """Compares a link's snapshot without keeping 100,000 raw rows in memory."""
+    return hash((value, day, consumption, tuple(raw)))
 
 
 def _changes(

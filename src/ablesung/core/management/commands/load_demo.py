@@ -22,9 +22,12 @@ class Command(BaseCommand):
             self.stderr.write(f"Zählerliste {sample} nicht gefunden – Demo ohne Zähler.")
         result = do_create_demo(sample, actor=Actor.system("command load_demo"))
         org = result.created.organisation
-        self.stdout.write(f"Demo: {org.name} ({org.slug}), Ableseaktion „{result.campaign.name}“")
+        campaign = result.campaign.name if result.campaign else "–"
+        self.stdout.write(f"Demo: {org.name} ({org.slug}), Ableseaktion „{campaign}“")
         if result.meters_loaded:
-            self.stdout.write(f"  {result.meters_loaded} Zähler aus {sample.name} geladen")
+            self.stdout.write(f"  {result.meters_loaded} Zähler aus {sample.name} importiert")
+        if result.message:
+            self.stderr.write(f"  Import: {result.message}")
         admin = result.created.admin.email
         if result.created.password:
             self.stdout.write(
