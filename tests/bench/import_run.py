@@ -31,8 +31,10 @@ def baseline(path: Path) -> dict[str, float]:
             import psycopg
 
             with psycopg.connect(url.replace("postgres://", "postgresql://")) as pg:
-                pg.execute(f"CREATE TEMP TABLE raw_rows ({columns})")
-                with pg.cursor().copy("COPY raw_rows FROM STDIN") as copy:
+                # a real (logged) table, like the import's tables; dropped with the database
+                pg.execute(f"CREATE TABLE raw_rows (id bigserial PRIMARY KEY, {columns})")
+                names = ", ".join(f"c{i}" for i in range(len(header)))
+                with pg.cursor().copy(f"COPY raw_rows ({names}) FROM STDIN") as copy:
                     count = 0
                     for count, row in enumerate(reader, start=1):  # noqa: B007
                         copy.write_row(row)
@@ -40,11 +42,12 @@ def baseline(path: Path) -> dict[str, float]:
             import sqlite3
 
             conn = sqlite3.connect(url.removeprefix("sqlite:///"))
-            conn.execute(f"CREATE TABLE raw_rows ({columns})")
+            conn.execute(f"CREATE TABLE raw_rows (id integer PRIMARY KEY, {columns})")
             rows = list(reader)
             count = len(rows)
             with conn:
-                conn.executemany(f"INSERT INTO raw_rows VALUES ({marks})", rows)  # noqa: S608
+                names = ", ".join(f"c{i}" for i in range(len(header)))
+                conn.executemany(f"INSERT INTO raw_rows ({names}) VALUES ({marks})", rows)  # noqa: S608
             conn.close()
     return {"seconds": time.perf_counter() - started, "rows": count, "peak_rss_mb": peak_rss_mb()}
 

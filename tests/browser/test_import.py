@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Frame, Page, Request, expect
+from playwright.sync_api import Browser, Frame, Page, Request, ViewportSize, expect
 
 from tests.browser.checks import (
     assert_accessible,
@@ -30,8 +30,8 @@ SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
 CLEAN = SAMPLES / "musterstadt-2026.csv"
 DIRTY = SAMPLES / "musterstadt-2026-dirty.csv"
 RESULT_TIMEOUT = 30_000
-DESKTOP = {"width": 1280, "height": 900}
-SMALL = {"width": 360, "height": 640}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+SMALL: ViewportSize = {"width": 360, "height": 640}
 
 
 def sample(path: Path) -> Path:
@@ -174,9 +174,9 @@ def test_import_clean_then_dirty_file(
     assert all(row[0].isdigit() and row[3] for row in rows[1:]), rows[:5]
 
 
-def test_import_without_javascript(
-    js_off_page: Page, https_server: HttpsServer, axe_source: str
-) -> None:
+def test_import_without_javascript(js_off_page: Page, https_server: HttpsServer) -> None:
+    """axe is left out here: with scripts disabled its timers never fire (and the page
+    refreshes itself); the same pages are checked with JavaScript above."""
     page = js_off_page
     clean = sample(CLEAN)
     # The other organisation, so that its meters are new whichever test runs first.
@@ -191,7 +191,6 @@ def test_import_without_javascript(
         expect(page.get_by_role("progressbar", name="Fortschritt des Imports")).to_be_visible()
         expect(page.get_by_role("link", name="Seite aktualisieren")).to_be_visible()
         assert page.locator("head noscript").count() == 1
-        assert_accessible(page, axe_source, "import progress page without JavaScript")
 
     # No click, no reload from the test: the meta refresh brings the result.
     expect(page.locator("#import-status")).to_contain_text(

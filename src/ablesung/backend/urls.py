@@ -3,6 +3,11 @@
 from django.urls import path
 
 from ablesung.backend import imports, views
+from ablesung.backend.settings_views import (
+    campaign_plausibility,
+    organisation_plausibility,
+    plausibility_example,
+)
 
 app_name = "backend"
 
@@ -10,6 +15,21 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("ableseaktionen/<int:campaign_id>/", views.campaign_detail, name="campaign_detail"),
     path("zaehler/", views.meter_list, name="meter_list"),
+    path(
+        "einstellungen/plausibilitaet/",
+        organisation_plausibility,
+        name="plausibility_settings",
+    ),
+    path(
+        "einstellungen/plausibilitaet/beispiel/",
+        plausibility_example,
+        name="plausibility_example",
+    ),
+    path(
+        "ableseaktionen/<int:campaign_id>/plausibilitaet/",
+        campaign_plausibility,
+        name="campaign_plausibility",
+    ),
     path("import/", imports.upload, name="import_upload"),
     path("importe/<int:import_batch_id>/", imports.batch_detail, name="import_batch"),
     path("importe/<int:import_batch_id>/zuordnung/", imports.mapping, name="import_mapping"),

@@ -359,12 +359,13 @@ class BulkWriter:
                 for row in rows:
                     copy.write_row(row)
             return
-        marks = ", ".join(["%s"] * len(columns))
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {_table(model)} ({_cols(columns)}) VALUES ({marks})",  # noqa: S608
-                rows,
-            )
+        # the driver's own executemany: Django's wrapper would copy every row once more
+        marks = ", ".join(["?"] * len(columns))
+        connection.ensure_connection()
+        connection.connection.executemany(
+            f"INSERT INTO {_table(model)} ({_cols(columns)}) VALUES ({marks})",  # noqa: S608
+            rows,
+        )
 
     def _update(
         self,
