@@ -116,6 +116,7 @@ class BulkWriter:
         self._now = timezone.now() if self.postgres else _sqlite_datetime(timezone.now())
         self._next_id: dict[str, int] = {}
         self._id_blocks: dict[str, list[int]] = {}
+        self._sequences: dict[str, str] = {}
         self._load_existing()
 
     def _id_source(self, model: type[models.Model], count: int) -> Iterator[int]:
@@ -140,10 +141,13 @@ class BulkWriter:
             block = self._id_blocks.setdefault(table, [])
             if not block:
                 with connection.cursor() as cursor:
+                    if table not in self._sequences:
+                        # looked up once: per row it would cost a catalog lookup each
+                        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+                        self._sequences[table] = cursor.fetchone()[0]
                     cursor.execute(
-                        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
-                        "FROM generate_series(1, %s)",
-                        [table, max(count, 64)],
+                        "SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
+                        [self._sequences[table], max(count, 64)],
                     )
                     block.extend(row[0] for row in reversed(cursor.fetchall()))
             yield block.pop()
