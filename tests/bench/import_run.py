@@ -64,9 +64,7 @@ def service(path: Path) -> dict[str, float]:
     from ablesung.core.services.actor import Actor
     from ablesung.core.services.meter_import import (
         NewCampaign,
-        do_start_import,
-        do_upload_meter_list,
-        run_import,
+        import_meter_list_now,
     )
     from ablesung.formats import FINANZ_PLUS_STANDARD
 
@@ -77,7 +75,7 @@ def service(path: Path) -> dict[str, float]:
 
     started = time.perf_counter()
     with path.open("rb") as handle:
-        batch, _ = do_upload_meter_list(
+        result, _ = import_meter_list_now(
             NewCampaign("Bench", datetime.date(2026, 12, 31)),
             File(handle, name=path.name),
             original_name=path.name,
@@ -85,8 +83,6 @@ def service(path: Path) -> dict[str, float]:
             organisation=org,
             actor=actor,
         )
-    do_start_import(batch, FINANZ_PLUS_STANDARD, organisation=org, actor=actor, enqueue=False)
-    result = run_import(batch.pk)
     seconds = time.perf_counter() - started
     if result.status != "succeeded":
         raise SystemExit(f"import did not succeed: {result.message}")

@@ -1,5 +1,7 @@
 """Backend pages: thin views over the core services (reads run in the org scope)."""
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist
@@ -14,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from ablesung.core.models import Campaign, CampaignMeter, Meter
+from ablesung.core.models.base import TrashableModel
 from ablesung.core.scoping import OrgRequest, require_permission
 from ablesung.core.services.actor import Actor
 from ablesung.core.services.meter_import import IMPORTABLE
@@ -110,23 +113,32 @@ def _back(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
-@require_POST
-@login_required
-@require_permission("delete")
-def delete_record(request: OrgRequest, org: str, kind: str, object_id: int) -> HttpResponse:
+def _trash_action(
+    request: OrgRequest,
+    service: Callable[..., TrashableModel],
+    kind: str,
+    object_id: int,
+    success: str,
+) -> None:
+    """Runs delete or restore; unknown or foreign ids are 404, refusals a message."""
     try:
-        obj = do_delete_record(
-            kind,
-            object_id,
-            organisation=request.organisation,
-            actor=Actor.from_request(request),  # type: ignore[attr-defined]
+        obj = service(
+            kind, object_id, organisation=request.organisation, actor=Actor.from_request(request)
         )
     except ObjectDoesNotExist as exc:
         raise Http404 from exc
     except TrashError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, _("„%(label)s“ liegt jetzt im Papierkorb.") % {"label": obj})
+        messages.success(request, success % {"label": obj})
+
+
+@require_POST
+@login_required
+@require_permission("delete")
+def delete_record(request: OrgRequest, org: str, kind: str, object_id: int) -> HttpResponse:
+    message = _("„%(label)s“ liegt jetzt im Papierkorb.")
+    _trash_action(request, do_delete_record, kind, object_id, message)
     return redirect(_back(request, f"/o/{org}/"))
 
 
@@ -134,17 +146,6 @@ def delete_record(request: OrgRequest, org: str, kind: str, object_id: int) -> H
 @login_required
 @require_permission("restore")
 def restore_record(request: OrgRequest, org: str, kind: str, object_id: int) -> HttpResponse:
-    try:
-        obj = do_restore_record(
-            kind,
-            object_id,
-            organisation=request.organisation,
-            actor=Actor.from_request(request),  # type: ignore[attr-defined]
-        )
-    except ObjectDoesNotExist as exc:
-        raise Http404 from exc
-    except TrashError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, _("„%(label)s“ wurde wiederhergestellt.") % {"label": obj})
+    message = _("„%(label)s“ wurde wiederhergestellt.")
+    _trash_action(request, do_restore_record, kind, object_id, message)
     return redirect("backend:trash", org=org)

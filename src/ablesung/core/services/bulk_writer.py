@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from django.db import connection, models
 from django.utils import timezone
@@ -25,6 +25,7 @@ from ablesung.core.models import (
     Property,
     Register,
 )
+from ablesung.formats import MeterRow
 from ablesung.lib.fast_json import raw_json
 
 PROPERTY_FIELDS = (
@@ -45,31 +46,6 @@ LINK_FIELDS = (
     "row_number",
 )
 IN_CHUNK = 900  # ids per IN (...) list, below every backend's parameter limit
-
-
-class ImportRow(Protocol):
-    """What the writer needs of a validated row (``ablesung.formats.MeterRow``)."""
-
-    line: int
-    object_number: str
-    customer_number: str
-    owner_last_name: str
-    owner_first_name: str
-    street: str
-    house_number: str
-    postal_code: str
-    city: str
-    meter_number: str
-    meter_kind: str
-    digits: int
-    register_code: str
-    previous_date: date
-    previous_value: Decimal
-    previous_year_consumption: Decimal
-    raw: list[str]
-    decimals: int
-    location_hint: str
-    email: str
 
 
 @dataclass
@@ -190,7 +166,7 @@ class BulkWriter:
                 )
 
     # --- writing -------------------------------------------------------------
-    def write(self, rows: Sequence[ImportRow]) -> None:
+    def write(self, rows: Sequence[MeterRow]) -> None:
         """One pass over the chunk, then one statement per table and kind of change."""
         org, now, postgres = self.organisation_id, self._now, self.postgres
         properties, meters, registers, links = (

@@ -15,9 +15,7 @@ from ablesung.core.scoping import organisation_scope
 from ablesung.core.services.actor import Actor
 from ablesung.core.services.meter_import import (
     NewCampaign,
-    do_start_import,
-    do_upload_meter_list,
-    run_import,
+    import_meter_list_now,
 )
 from ablesung.core.services.organisation import CreatedOrganisation, do_create_organisation
 from ablesung.formats import FINANZ_PLUS_STANDARD
@@ -49,7 +47,7 @@ def do_create_demo(sample: Path | None, *, actor: Actor) -> DemoResult:
         return DemoResult(created, campaign, 0)
     target = campaign or NewCampaign(DEMO_CAMPAIGN, DEMO_KEY_DATE)
     with sample.open("rb") as handle:
-        batch, _detected = do_upload_meter_list(
+        batch, _detected = import_meter_list_now(
             target,
             File(handle, name=sample.name),
             original_name=sample.name,
@@ -57,9 +55,5 @@ def do_create_demo(sample: Path | None, *, actor: Actor) -> DemoResult:
             organisation=organisation,
             actor=actor,
         )
-    do_start_import(
-        batch, FINANZ_PLUS_STANDARD, organisation=organisation, actor=actor, enqueue=False
-    )
-    batch = run_import(batch.pk)
     loaded = batch.counts.get("meters_created", 0) if batch.status == ImportStatus.SUCCEEDED else 0
     return DemoResult(created, batch.campaign, loaded, batch.message)

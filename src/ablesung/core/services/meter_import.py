@@ -311,6 +311,31 @@ def _count_records(path: Path, detected: Detected) -> int:
     return max(0, lines - detected.header_row)
 
 
+def import_meter_list_now(
+    campaign: Campaign | NewCampaign,
+    upload: File[bytes],
+    *,
+    original_name: str,
+    profile: Profile,
+    organisation: Organisation,
+    actor: Actor,
+    limits: Limits | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[ImportBatch, Detected]:
+    """Upload, start and run in this process (command line, demo, benchmark)."""
+    batch, detected = do_upload_meter_list(
+        campaign,
+        upload,
+        original_name=original_name,
+        profile=profile,
+        organisation=organisation,
+        actor=actor,
+        limits=limits,
+    )
+    do_start_import(batch, profile, organisation=organisation, actor=actor, enqueue=False)
+    return run_import(batch.pk, limits=limits, on_progress=on_progress), detected
+
+
 def progress_key(batch_id: int) -> str:
     return f"import-progress:{batch_id}"
 

@@ -16,9 +16,7 @@ from ablesung.core.services.meter_import import (
     NewCampaign,
     available_profiles,
     describe_layout,
-    do_start_import,
-    do_upload_meter_list,
-    run_import,
+    import_meter_list_now,
 )
 
 
@@ -52,29 +50,25 @@ class Command(BaseCommand):
             )
         actor = Actor.system("command import_meters")
         campaign = self._campaign(organisation, options["campaign"], options["key_date"])
+        self.stdout.write(f"{path.name}: Import in „{campaign.name}“ läuft …")
         try:
             with path.open("rb") as handle:
-                batch, detected = do_upload_meter_list(
+                batch, detected = import_meter_list_now(
                     campaign,
                     File(handle, name=path.name),
                     original_name=path.name,
                     profile=profile,
                     organisation=organisation,
                     actor=actor,
+                    on_progress=self._progress,
                 )
-            batch = do_start_import(
-                batch, profile, organisation=organisation, actor=actor, enqueue=False
-            )
         except ImportRefused as exc:
             raise CommandError(str(exc)) from exc
         if isinstance(campaign, NewCampaign):
             self.stdout.write(
                 f"Ableseaktion „{campaign.name}“ (Stichtag {campaign.key_date:%d.%m.%Y}) angelegt."
             )
-        self.stdout.write(
-            f"{path.name}: {describe_layout(detected)} – Import in „{campaign.name}“ läuft …"
-        )
-        batch = run_import(batch.pk, on_progress=self._progress)
+        self.stdout.write(f"Gelesen als: {describe_layout(detected)}")
         self.stderr.write("")
         self._summary(batch)
         if batch.status != ImportStatus.SUCCEEDED:
