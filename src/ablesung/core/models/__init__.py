@@ -1,5 +1,6 @@
 """The core domain model. Every tenant table carries an ``organisation`` FK."""
 
+from ablesung.core.models.access import AccessGrant
 from ablesung.core.models.audit import AppendOnlyError, AuditEntry
 from ablesung.core.models.campaign import Campaign, CampaignStatus
 from ablesung.core.models.campaign_meter import CampaignMeter
@@ -18,6 +19,7 @@ from ablesung.core.models.register import Register, RegisterCode
 from ablesung.core.models.schedule import ScheduledRun
 
 __all__ = [
+    "AccessGrant",
     "AppendOnlyError",
     "AuditEntry",
     "Campaign",

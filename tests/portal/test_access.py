@@ -1,0 +1,319 @@
+"""Citizen access through the personal link and the typed access form (SECURITY.md probes)."""
+
+import datetime
+import logging
+import re
+from typing import Any
+
+import pytest
+from django.contrib.sessions.backends.db import SessionStore
+from django.core.cache import cache
+from django.test import Client
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from ablesung.core.models import Campaign, CampaignStatus, Property
+from ablesung.core.services.access import IssuedAccess, do_issue_access
+from ablesung.core.services.actor import Actor
+from tests.conftest import OrgData
+
+FAILURE = "Zugangscode oder Zählernummer stimmen nicht. Bitte prüfen Sie Ihre Angaben."
+VOLATILE = re.compile(r'(name="csrfmiddlewaretoken" value=|nonce=)"[^"]*"')
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    cache.clear()
+
+
+def open_campaign(data: OrgData, **fields: Any) -> None:
+    fields.setdefault("status", CampaignStatus.OPEN)
+    with scopes_disabled():
+        Campaign.objects.filter(pk=data.campaign.pk).update(**fields)
+
+
+def issue(data: OrgData) -> IssuedAccess:
+    [access] = do_issue_access(
+        data.campaign, organisation=data.organisation, actor=Actor.system("test")
+    )
+    return access
+
+
+@pytest.fixture
+def access_a(org_a: OrgData) -> IssuedAccess:
+    open_campaign(org_a)
+    return issue(org_a)
+
+
+def typed(client: Client, code: str, meter: str, **extra: Any) -> Any:
+    return client.post("/zugang/", {"code": code, "meter_number": meter}, **extra)
+
+
+def stable(body: bytes) -> str:
+    return VOLATILE.sub(r"\1", body.decode())
+
+
+def test_link_opens_a_fresh_session_and_drops_the_token(access_a: IssuedAccess) -> None:
+    client = Client()
+    session = client.session
+    session["earlier"] = "visit"
+    session.save()
+    before = str(session.session_key)
+    client.cookies["sessionid"] = before
+    response = client.get(f"/r/{access_a.token}")
+    assert response.status_code == 302
+    assert response["Location"] == "/portal/"
+    assert access_a.token not in response["Location"]
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert client.cookies["sessionid"].value != before
+    assert not SessionStore().exists(before)  # the old id is gone
+    page = client.get("/portal/")
+    assert page.status_code == 200
+    assert "stadt-a-M1" in page.text
+    assert "Hauptwasserzähler" in page.text
+    assert "76414" in page.text
+    assert "16.01.2026" in page.text
+    assert "no-cache" in page["Cache-Control"]
+
+
+def test_link_with_trailing_slash_works_too(access_a: IssuedAccess) -> None:
+    assert Client().get(f"/r/{access_a.token}/")["Location"] == "/portal/"
+
+
+def test_each_link_visit_gets_a_new_session_key(access_a: IssuedAccess) -> None:
+    client = Client()
+    client.get(f"/r/{access_a.token}")
+    first = client.cookies["sessionid"].value
+    client.get(f"/r/{access_a.token}")
+    assert client.cookies["sessionid"].value != first
+
+
+def test_portal_without_session_goes_to_the_access_form(db: Any) -> None:
+    response = Client().get("/portal/")
+    assert response.status_code == 302
+    assert response["Location"] == "/zugang/"
+
+
+def test_invalid_link_is_a_404_page(access_a: IssuedAccess) -> None:
+    response = Client().get("/r/" + "A" * 22)
+    assert response.status_code == 404
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "Link nicht gültig" in response.text
+
+
+def test_typed_access_opens_the_portal(org_a: OrgData, access_a: IssuedAccess) -> None:
+    client = Client(enforce_csrf_checks=True)
+    form = client.get("/zugang/")
+    assert form.status_code == 200
+    token = form.context["csrf_token"]
+    response = client.post(
+        "/zugang/",
+        {
+            "code": access_a.code.lower().replace("-", " "),
+            "meter_number": f" {org_a.meter.number} ",
+            "csrfmiddlewaretoken": str(token),
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/portal/"
+    assert client.get("/portal/").status_code == 200
+
+
+def test_access_form_needs_csrf(org_a: OrgData, access_a: IssuedAccess) -> None:
+    client = Client(enforce_csrf_checks=True)
+    assert typed(client, access_a.code, org_a.meter.number).status_code == 403
+
+
+def test_every_failure_looks_the_same(
+    org_a: OrgData, org_b: OrgData, access_a: IssuedAccess
+) -> None:
+    open_campaign(org_b)
+    access_b = issue(org_b)
+    with scopes_disabled():
+        stale = issue(org_a)  # revokes access_a
+    attempts = {
+        "unknown meter": (stale.code, "gibt-es-nicht"),
+        "wrong code": ("ABCD-EFGH-JKM", org_a.meter.number),
+        "foreign organisation": (access_b.code, org_a.meter.number),
+        "revoked": (access_a.code, org_a.meter.number),
+        "malformed": ("UUUU", org_a.meter.number),
+        "empty": ("", ""),
+    }
+    bodies: dict[str, str] = {}
+    for name, (code, meter) in attempts.items():
+        response = typed(Client(REMOTE_ADDR=f"198.51.100.{len(bodies) + 1}"), code, meter)
+        assert response.status_code == 200, name
+        assert FAILURE in response.text, name
+        assert code not in response.text or not code, name
+        bodies[name] = stable(response.content)
+    assert len(set(bodies.values())) == 1, bodies.keys()
+
+
+def test_eleventh_failure_from_one_ip_is_429(org_a: OrgData, access_a: IssuedAccess) -> None:
+    client = Client(REMOTE_ADDR="203.0.113.7")
+    for attempt in range(10):
+        response = typed(client, "ABCD-EFGH-JKM", f"unbekannt-{attempt}")
+        assert response.status_code == 200
+    response = typed(client, access_a.code, org_a.meter.number)  # even the right code
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert "Zu viele Versuche" in response.text
+    # links from that address are blocked as well, other addresses are not
+    assert client.get(f"/r/{access_a.token}").status_code == 429
+    assert (
+        typed(Client(REMOTE_ADDR="203.0.113.8"), access_a.code, org_a.meter.number).status_code
+        == 302
+    )
+
+
+def test_invalid_links_count_as_failures(access_a: IssuedAccess) -> None:
+    client = Client(REMOTE_ADDR="203.0.113.9")
+    for _ in range(10):
+        assert client.get("/r/" + "B" * 22).status_code == 404
+    response = client.get(f"/r/{access_a.token}")
+    assert response.status_code == 429
+    assert response.has_header("Retry-After")
+
+
+def test_successes_do_not_count(org_a: OrgData, access_a: IssuedAccess) -> None:
+    client = Client(REMOTE_ADDR="203.0.113.10")
+    for _ in range(12):
+        assert typed(client, access_a.code, org_a.meter.number).status_code == 302
+
+
+def test_sixth_failure_on_one_meter_from_different_ips_is_429(
+    org_a: OrgData, access_a: IssuedAccess
+) -> None:
+    for attempt in range(5):
+        client = Client(REMOTE_ADDR=f"192.0.2.{attempt + 1}")
+        assert typed(client, "ABCD-EFGH-JKM", org_a.meter.number).status_code == 200
+    response = typed(Client(REMOTE_ADDR="192.0.2.99"), access_a.code, org_a.meter.number)
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 900
+    # another meter number is not locked
+    other = typed(Client(REMOTE_ADDR="192.0.2.100"), "ABCD-EFGH-JKM", "anderer-zaehler")
+    assert other.status_code == 200
+
+
+def test_forwarded_for_is_ignored_without_a_trusted_proxy(
+    org_a: OrgData, access_a: IssuedAccess, settings: Any
+) -> None:
+    settings.TRUSTED_PROXIES = []
+    for attempt in range(10):
+        client = Client(REMOTE_ADDR="198.51.100.50", HTTP_X_FORWARDED_FOR=f"10.9.9.{attempt}")
+        assert typed(client, "ABCD-EFGH-JKM", f"x-{attempt}").status_code == 200
+    spoofed = Client(REMOTE_ADDR="198.51.100.50", HTTP_X_FORWARDED_FOR="10.9.9.200")
+    assert typed(spoofed, "ABCD-EFGH-JKM", "x-last").status_code == 429
+
+
+def test_forwarded_for_counts_behind_a_trusted_proxy(
+    org_a: OrgData, access_a: IssuedAccess, settings: Any
+) -> None:
+    settings.TRUSTED_PROXIES = ["10.0.0.1"]
+    for attempt in range(10):
+        client = Client(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.77")
+        assert typed(client, "ABCD-EFGH-JKM", f"y-{attempt}").status_code == 200
+    blocked = Client(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.77")
+    assert typed(blocked, "ABCD-EFGH-JKM", "y-last").status_code == 429
+    other_client = Client(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.78")
+    assert typed(other_client, "ABCD-EFGH-JKM", "y-other").status_code == 200
+
+
+def test_reissued_link_no_longer_opens_and_ends_the_old_session(
+    org_a: OrgData, access_a: IssuedAccess
+) -> None:
+    client = Client()
+    client.get(f"/r/{access_a.token}")
+    assert client.get("/portal/").status_code == 200
+    new = issue(org_a)
+    assert Client().get(f"/r/{access_a.token}").status_code == 404
+    assert client.get("/portal/")["Location"] == "/zugang/"
+    assert Client().get(f"/r/{new.token}").status_code == 302
+
+
+def dates(days_from: int, days_until: int) -> dict[str, datetime.date]:
+    today = timezone.localdate()
+    return {
+        "online_from": today + datetime.timedelta(days=days_from),
+        "online_until": today + datetime.timedelta(days=days_until),
+    }
+
+
+def test_after_the_window_the_link_answers_410(org_a: OrgData, access_a: IssuedAccess) -> None:
+    with scopes_disabled():
+        org_a.organisation.contact_email = "wasser@stadt-a.example"
+        org_a.organisation.save()
+    window = dates(-30, -1)
+    open_campaign(org_a, **window)
+    response = Client().get(f"/r/{access_a.token}")
+    assert response.status_code == 410
+    expected = (
+        f"Die Online-Erfassung war vom {window['online_from']:%d.%m.%Y} "
+        f"bis {window['online_until']:%d.%m.%Y} möglich."
+    )
+    assert expected in response.text
+    assert "wasser@stadt-a.example" in response.text
+    assert typed(Client(), access_a.code, org_a.meter.number).status_code == 410
+
+
+def test_an_open_session_sees_the_window_page_once_it_is_over(
+    org_a: OrgData, access_a: IssuedAccess
+) -> None:
+    client = Client()
+    client.get(f"/r/{access_a.token}")
+    open_campaign(org_a, **dates(-30, -1))
+    assert client.get("/portal/").status_code == 410
+
+
+def test_before_the_window_the_page_says_from_when(org_a: OrgData, access_a: IssuedAccess) -> None:
+    window = dates(3, 40)
+    open_campaign(org_a, **window)
+    response = Client().get(f"/r/{access_a.token}")
+    assert response.status_code == 200
+    assert (
+        f"Die Online-Erfassung ist vom {window['online_from']:%d.%m.%Y} "
+        f"bis {window['online_until']:%d.%m.%Y} möglich."
+    ) in response.text
+    assert "sessionid" not in response.cookies or not response.cookies["sessionid"].value
+
+
+def test_a_campaign_that_is_not_open_shows_the_not_possible_page(
+    org_a: OrgData, access_a: IssuedAccess
+) -> None:
+    open_campaign(org_a, status=CampaignStatus.DRAFT)
+    response = Client().get(f"/r/{access_a.token}")
+    assert response.status_code == 200
+    assert "Die Online-Erfassung ist derzeit nicht möglich." in response.text
+
+
+def test_imported_names_are_escaped(org_a: OrgData, access_a: IssuedAccess) -> None:
+    with scopes_disabled():
+        Property.objects.filter(pk=org_a.property.pk).update(
+            owner_last_name="<script>alert(1)</script>", street='"><img src=x onerror=alert(2)>'
+        )
+    client = Client()
+    client.get(f"/r/{access_a.token}")
+    page = client.get("/portal/")
+    assert page.status_code == 200
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "<img src=x" not in page.text
+
+
+def test_no_token_or_code_in_the_logs(org_a: OrgData, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    open_campaign(org_a)
+    access = issue(org_a)
+    client = Client(REMOTE_ADDR="198.51.100.200")
+    client.get(f"/r/{access.token}")
+    client.get("/portal/")
+    typed(client, access.code, org_a.meter.number)
+    typed(client, access.code, "falsch")
+    client.get("/r/" + access.token[:-1] + "x")
+    for _ in range(11):
+        typed(client, access.code, "falsch")
+    client.get(f"/r/{access.token}")
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    logged += caplog.text
+    for secret in (access.token, access.code, access.code.replace("-", ""), access.token[:-1]):
+        assert secret not in logged
