@@ -3,9 +3,12 @@
 import datetime
 import logging
 import re
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import time_machine
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import cache
 from django.test import Client
@@ -51,6 +54,13 @@ def typed(client: Client, code: str, meter: str, **extra: Any) -> Any:
 
 def stable(body: bytes) -> str:
     return VOLATILE.sub(r"\1", body.decode())
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[None]:
+    """Rate-limit windows are fixed minutes: a test must not straddle a boundary."""
+    with time_machine.travel(time.time(), tick=False):
+        yield
 
 
 def test_link_opens_a_fresh_session_and_drops_the_token(access_a: IssuedAccess) -> None:
@@ -149,7 +159,9 @@ def test_every_failure_looks_the_same(
     assert len(set(bodies.values())) == 1, bodies.keys()
 
 
-def test_eleventh_failure_from_one_ip_is_429(org_a: OrgData, access_a: IssuedAccess) -> None:
+def test_eleventh_failure_from_one_ip_is_429(
+    frozen_clock: None, org_a: OrgData, access_a: IssuedAccess
+) -> None:
     client = Client(REMOTE_ADDR="203.0.113.7")
     for attempt in range(10):
         response = typed(client, "ABCD-EFGH-JKM", f"unbekannt-{attempt}")
@@ -166,7 +178,7 @@ def test_eleventh_failure_from_one_ip_is_429(org_a: OrgData, access_a: IssuedAcc
     )
 
 
-def test_invalid_links_count_as_failures(access_a: IssuedAccess) -> None:
+def test_invalid_links_count_as_failures(frozen_clock: None, access_a: IssuedAccess) -> None:
     client = Client(REMOTE_ADDR="203.0.113.9")
     for _ in range(10):
         assert client.get("/r/" + "B" * 22).status_code == 404
@@ -175,14 +187,14 @@ def test_invalid_links_count_as_failures(access_a: IssuedAccess) -> None:
     assert response.has_header("Retry-After")
 
 
-def test_successes_do_not_count(org_a: OrgData, access_a: IssuedAccess) -> None:
+def test_successes_do_not_count(frozen_clock: None, org_a: OrgData, access_a: IssuedAccess) -> None:
     client = Client(REMOTE_ADDR="203.0.113.10")
     for _ in range(12):
         assert typed(client, access_a.code, org_a.meter.number).status_code == 302
 
 
 def test_sixth_failure_on_one_meter_from_different_ips_is_429(
-    org_a: OrgData, access_a: IssuedAccess
+    frozen_clock: None, org_a: OrgData, access_a: IssuedAccess
 ) -> None:
     for attempt in range(5):
         client = Client(REMOTE_ADDR=f"192.0.2.{attempt + 1}")
@@ -196,7 +208,7 @@ def test_sixth_failure_on_one_meter_from_different_ips_is_429(
 
 
 def test_forwarded_for_is_ignored_without_a_trusted_proxy(
-    org_a: OrgData, access_a: IssuedAccess, settings: Any
+    frozen_clock: None, org_a: OrgData, access_a: IssuedAccess, settings: Any
 ) -> None:
     settings.TRUSTED_PROXIES = []
     for attempt in range(10):
@@ -207,7 +219,7 @@ def test_forwarded_for_is_ignored_without_a_trusted_proxy(
 
 
 def test_forwarded_for_counts_behind_a_trusted_proxy(
-    org_a: OrgData, access_a: IssuedAccess, settings: Any
+    frozen_clock: None, org_a: OrgData, access_a: IssuedAccess, settings: Any
 ) -> None:
     settings.TRUSTED_PROXIES = ["10.0.0.1"]
     for attempt in range(10):
