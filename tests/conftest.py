@@ -10,6 +10,8 @@ import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
 from django_scopes import scopes_disabled
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from ablesung.accounts.models import User
 from ablesung.core.models import (
@@ -28,6 +30,13 @@ from ablesung.core.models import (
 from ablesung.formats import FINANZ_PLUS_STANDARD
 
 PASSWORD = "korrekt-Pferd-Batterie-Heftklammer"
+
+# No per-example deadline: CI shares two cores with PostgreSQL and Chromium, and a slow
+# example is not a failure. Failing examples are printed so they can be replayed.
+hypothesis_settings.register_profile(
+    "ablesung", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+hypothesis_settings.load_profile("ablesung")
 
 
 @dataclass
