@@ -1,7 +1,7 @@
 """Access codes and link tokens for the citizen portal (pure functions, no Django).
 
 Access codes are 11 symbols of Crockford Base32 (5 bits each, 55 bits), drawn
-with ``secrets`` and printed in groups as ``XXXX-XXXX-XXX``. Typing is forgiving:
+with ``secrets`` and printed in groups as ``ABCD-EFGH-JKM``. Typing is forgiving:
 case does not matter, spaces and hyphens are ignored, and the letters that
 Crockford leaves out because they look like digits are read as those digits
 (I and L as 1, O as 0). U and every other character make the code invalid.
@@ -32,7 +32,7 @@ def generate_code() -> str:
 
 
 def format_code(code: str) -> str:
-    """Groups a normalised code for print: ``XXXX-XXXX-XXX``."""
+    """Groups a normalised code for print: ``ABCD-EFGH-JKM``."""
     parts = []
     start = 0
     for size in GROUPS:

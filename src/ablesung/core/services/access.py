@@ -48,7 +48,7 @@ class IssuedAccess:
 
     grant_id: int
     property: Property
-    code: str  # grouped for print: XXXX-XXXX-XXX
+    code: str  # grouped for print: ABCD-EFGH-JKM
     token: str
 
 

@@ -212,14 +212,12 @@ class BulkWriter:
                     property_rows.append((property_id, org, now, number, row.email, *values))
                     counts.properties_created += 1
                 else:
-                    property_id, trashed, old = existing
-                    if old != values or trashed:
-                        property_updates.append((*values, property_id))
-                        property_audits.append(
-                            (property_id, _changes(PROPERTY_FIELDS, old, values, trashed))
-                        )
+                    property_id = existing[0]
+                    if _queue_update(
+                        existing, values, PROPERTY_FIELDS, property_updates, property_audits
+                    ):
                         counts.properties_updated += 1
-                        counts.restored += trashed
+                        counts.restored += existing[1]
                     else:
                         counts.properties_unchanged += 1
                 properties[number] = (property_id, False, ())  # never compared again
@@ -242,14 +240,12 @@ class BulkWriter:
                     meter_rows.append((meter_id, org, now, number, *meter_values))
                     counts.meters_created += 1
                 else:
-                    meter_id, trashed, old = existing
-                    if old != meter_values or trashed:
-                        meter_updates.append((*meter_values, meter_id))
-                        meter_audits.append(
-                            (meter_id, _changes(METER_FIELDS, old, meter_values, trashed))
-                        )
+                    meter_id = existing[0]
+                    if _queue_update(
+                        existing, meter_values, METER_FIELDS, meter_updates, meter_audits
+                    ):
                         counts.meters_updated += 1
-                        counts.restored += trashed
+                        counts.restored += existing[1]
                     else:
                         counts.meters_unchanged += 1
                 meters[number] = (meter_id, False, ())  # never compared again
@@ -399,6 +395,22 @@ def _fingerprint(
 ) -> int:
     """Compares a link's snapshot without keeping 100,000 raw rows in memory."""
     return hash((value, day, consumption, tuple(raw)))
+
+
+def _queue_update(
+    existing: tuple[Any, ...],
+    values: tuple[Any, ...],
+    fields: Sequence[str],
+    updates: list[tuple[Any, ...]],
+    audits: list[tuple[int, dict[str, Any]]],
+) -> bool:
+    """Queues the UPDATE and its audit entry when a known row changed or was trashed."""
+    pk, trashed, old = existing
+    if old == values and not trashed:
+        return False
+    updates.append((*values, pk))
+    audits.append((pk, _changes(fields, old, values, trashed)))
+    return True
 
 
 def _changes(
