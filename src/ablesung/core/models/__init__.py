@@ -4,6 +4,7 @@ from ablesung.core.models.access import AccessGrant
 from ablesung.core.models.audit import AppendOnlyError, AuditEntry
 from ablesung.core.models.campaign import Campaign, CampaignStatus
 from ablesung.core.models.campaign_meter import CampaignMeter
+from ablesung.core.models.citizen_message import CitizenMessage, MessageReason
 from ablesung.core.models.import_batch import (
     ImportBatch,
     ImportProfile,
@@ -12,24 +13,35 @@ from ablesung.core.models.import_batch import (
 )
 from ablesung.core.models.membership import Membership, Role
 from ablesung.core.models.meter import Meter, MeterKind
-from ablesung.core.models.organisation import Organisation
+from ablesung.core.models.organisation import AccentColour, AccessMethod, Organisation
 from ablesung.core.models.property import Property
-from ablesung.core.models.reading import Outcome, Reading, ReadingSource, ReviewState
+from ablesung.core.models.reading import (
+    ConfirmationReason,
+    Outcome,
+    Reading,
+    ReadingSource,
+    ReviewState,
+)
 from ablesung.core.models.register import Register, RegisterCode
 from ablesung.core.models.schedule import ScheduledRun
 
 __all__ = [
+    "AccentColour",
     "AccessGrant",
+    "AccessMethod",
     "AppendOnlyError",
     "AuditEntry",
     "Campaign",
     "CampaignMeter",
     "CampaignStatus",
+    "CitizenMessage",
+    "ConfirmationReason",
     "ImportBatch",
     "ImportProfile",
     "ImportRowError",
     "ImportStatus",
     "Membership",
+    "MessageReason",
     "Meter",
     "MeterKind",
     "Organisation",

@@ -28,6 +28,17 @@ class ReviewState(models.TextChoices):
     RELEASED = "released", _("Freigegeben")
 
 
+class ConfirmationReason(models.TextChoices):
+    """Why a citizen or clerk confirms a value the plausibility check questioned."""
+
+    VACANCY = "vacancy", _("Leerstand")
+    PIPE_BURST = "pipe_burst", _("Rohrbruch")
+    MORE_PEOPLE = "more_people", _("mehr Personen im Haushalt")
+    POOL_GARDEN = "pool_garden", _("Pool/Garten")
+    METER_EXCHANGED = "meter_exchanged", _("Zähler getauscht")
+    OTHER = "other", _("Sonstiges")
+
+
 class Reading(TrashableModel):
     """A value of a register at a date. Corrections supersede; nothing is overwritten."""
 
@@ -42,6 +53,9 @@ class Reading(TrashableModel):
     reading_date = models.DateField(_("Ablesedatum"))
     source = models.CharField(_("Quelle"), max_length=10, choices=ReadingSource.choices)
     comment = models.TextField(_("Bemerkung"), max_length=500, blank=True)
+    reason = models.CharField(
+        _("Bestätigt wegen"), max_length=20, choices=ConfirmationReason.choices, blank=True
+    )
     confirmation_reason = models.CharField(_("Begründung"), max_length=500, blank=True)
     photo = models.FileField(_("Foto"), upload_to="photos/%Y/%m/", blank=True)
     outcome = models.CharField(
@@ -82,4 +96,4 @@ class Reading(TrashableModel):
         return self.superseded_by_id is None and self.deleted_at is None
 
     def personal_fields(self) -> tuple[str, ...]:
-        return ("comment", "confirmation_reason")
+        return ("comment", "confirmation_reason", "photo")
