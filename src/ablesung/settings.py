@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "ablesung.core",
     "ablesung.backend",
     "ablesung.portal",
+    "ablesung.mail",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
