@@ -1,8 +1,9 @@
 """The periodic schedule that runs inside ``ablesung worker`` (no cron needed).
 
-Each job runs once per period. Several workers may tick at the same time: the
-unique ``ScheduledRun`` row decides which one enqueues, so a job is never
-enqueued twice for the same day.
+Each job runs once per period: a day (``DailyJob``, from a local hour on) or a minute
+(``MinuteJob``). Several workers may tick at the same time: the unique ``ScheduledRun``
+row of (job, period) decides which one enqueues, so a job is never enqueued twice for
+the same period.
 """
 
 import datetime
@@ -23,21 +24,58 @@ class DailyJob:
     hour: int  # local time (settings.TIME_ZONE) from which the job is due
     enqueue: Callable[[], Any]
 
+    def period(self, now: datetime.datetime) -> str | None:
+        """The local date once the hour has come, else ``None`` (not due yet)."""
+        local = timezone.localtime(now)
+        return local.date().isoformat() if local.hour >= self.hour else None
 
-JOBS: tuple[DailyJob, ...] = (DailyJob("trash.purge", 3, purge_trash.enqueue),)
+
+@dataclass(frozen=True)
+class MinuteJob:
+    """A job due every minute; ``enqueue`` should be quick (it runs in the ticking worker)."""
+
+    name: str
+    enqueue: Callable[[], Any]
+    keep: datetime.timedelta = datetime.timedelta(hours=1)  # older ScheduledRun rows go
+
+    def period(self, now: datetime.datetime) -> str:
+        """The UTC minute (``YYYY-MM-DDTHH:MM``): UTC has no repeated hour at DST's end."""
+        return now.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M")
 
 
-def tick(now: datetime.datetime | None = None, jobs: tuple[DailyJob, ...] = JOBS) -> list[str]:
-    """Enqueues every job that is due and not yet enqueued today; returns their names."""
-    local = timezone.localtime(now or timezone.now())
+Job = DailyJob | MinuteJob
+
+
+def _retry_due_mails() -> None:
+    from ablesung.mail.tasks import retry_due_mails
+
+    retry_due_mails()
+
+
+JOBS: tuple[Job, ...] = (
+    DailyJob("trash.purge", 3, purge_trash.enqueue),
+    MinuteJob("mail.retry", _retry_due_mails),
+)
+
+
+def tick(now: datetime.datetime | None = None, jobs: tuple[Job, ...] = JOBS) -> list[str]:
+    """Enqueues every job that is due and not yet enqueued this period; returns their names."""
+    now = now or timezone.now()
     enqueued = []
     for job in jobs:
-        if local.hour < job.hour:
+        period = job.period(now)
+        if period is None:
             continue
         try:
             with transaction.atomic():
-                ScheduledRun.objects.create(job=job.name, period=local.date().isoformat())
-                transaction.on_commit(job.enqueue)
+                ScheduledRun.objects.create(job=job.name, period=period, created_at=now)
+                if isinstance(job, MinuteJob):
+                    # one row a minute would pile up; the unique check only needs recent ones
+                    ScheduledRun.objects.filter(
+                        job=job.name, created_at__lt=now - job.keep
+                    ).delete()
+                # a failing minute job is logged and simply runs again next minute
+                transaction.on_commit(job.enqueue, robust=isinstance(job, MinuteJob))
         except IntegrityError:
             continue
         enqueued.append(job.name)
