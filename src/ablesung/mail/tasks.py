@@ -45,6 +45,9 @@ GIVE_UP_AFTER = datetime.timedelta(hours=48)
 LEASE = datetime.timedelta(minutes=5)
 # a fresh mail's own task was enqueued on commit; the sweep only helps if that got lost
 FRESH_GRACE = datetime.timedelta(minutes=5)
+# web and worker machines may disagree a little about the time: a fresh mail whose task
+# arrives "too early" by the worker's clock is still sent at once (leases are far longer)
+CLOCK_SKEW = datetime.timedelta(seconds=30)
 SWEEP_BATCH = 500
 ERROR_MAX_LENGTH = 300
 INTERRUPTED = "interrupted: no attempt finished before the deadline (worker stopped?)"
@@ -101,7 +104,12 @@ def _claim(mail_id: int) -> OutboxMail | None:
         mail = (
             OutboxMail.objects.select_for_update(skip_locked=skip_locked).filter(pk=mail_id).first()
         )
-        if mail is None or mail.sent_at or mail.failed_at or mail.next_attempt_at > now:
+        if (
+            mail is None
+            or mail.sent_at
+            or mail.failed_at
+            or mail.next_attempt_at > now + CLOCK_SKEW
+        ):
             return None  # locked by another worker, done, given up, or not due
         if mail.attempts and now >= mail.created_at + GIVE_UP_AFTER + LEASE:
             # the last regular attempt is due at 48 h; this one is later because attempts were
