@@ -1,14 +1,12 @@
-"""Citizen access: the personal link, the typed access form, and the portal start page.
+"""Citizen access: the personal link and the typed access forms.
 
 Every failure looks the same (one German message, same status, same page), is
 counted for the rate limits, and neither the token nor the code is logged.
 """
 
-from typing import Any
-
 from django import forms
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -16,17 +14,18 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ablesung.core import ratelimit
-from ablesung.core.models import AccessGrant, CampaignMeter
-from ablesung.core.scoping import organisation_scope
+from ablesung.core.models import AccessMethod, Organisation
 from ablesung.core.services.access import (
-    live_grant,
+    PortalAccess,
+    access_from_grant,
     normalise_meter_number,
     resolve_code,
+    resolve_customer,
     resolve_token,
 )
 from ablesung.lib.net import client_ip
+from ablesung.portal.session import open_session
 
-SESSION_GRANT_KEY = "portal_grant"
 NO_REFERRER = "no-referrer"
 
 
@@ -35,14 +34,57 @@ class AccessForm(forms.Form):
         label=_("Zugangscode"),
         max_length=64,
         widget=forms.TextInput(
-            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+                "class": "kern-form-input__input",
+            }
         ),
     )
     meter_number = forms.CharField(
         label=_("Zählernummer"),
         max_length=50,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "class": "kern-form-input__input"}
+        ),
     )
+
+
+class CustomerAccessForm(forms.Form):
+    """Customer number plus a meter number or the last name (the organisation decides)."""
+
+    customer_number = forms.CharField(
+        label=_("Kassenzeichen"),
+        max_length=50,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "class": "kern-form-input__input"}
+        ),
+    )
+    meter_number = forms.CharField(
+        label=_("Zählernummer"),
+        max_length=50,
+        required=False,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "class": "kern-form-input__input"}
+        ),
+    )
+    last_name = forms.CharField(
+        label=_("Nachname (wie im Bescheid)"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "family-name", "class": "kern-form-input__input"}
+        ),
+    )
+
+    def __init__(self, *args: object, method: str, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        keep = "meter_number" if method == AccessMethod.CUSTOMER_METER else "last_name"
+        drop = "last_name" if keep == "meter_number" else "meter_number"
+        del self.fields[drop]
+        self.fields[keep].required = True
+        self.prefix = method
 
 
 def _too_many(request: HttpRequest, seconds: int) -> HttpResponse:
@@ -52,16 +94,16 @@ def _too_many(request: HttpRequest, seconds: int) -> HttpResponse:
     return response
 
 
-def _window_page(request: HttpRequest, grant: AccessGrant) -> HttpResponse | None:
+def window_page(request: HttpRequest, access: PortalAccess) -> HttpResponse | None:
     """The 'not possible now' page when the campaign is not online, else ``None``."""
-    campaign = grant.campaign
+    campaign = access.campaign
     today = timezone.localdate()
     if campaign.is_online(today):
         return None
     over = campaign.online_until is not None and today > campaign.online_until
     context = {
         "campaign": campaign,
-        "portal_organisation": grant.organisation,
+        "portal_organisation": access.organisation,
         "over": over,
         "not_yet": campaign.online_from is not None and today < campaign.online_from,
     }
@@ -70,10 +112,11 @@ def _window_page(request: HttpRequest, grant: AccessGrant) -> HttpResponse | Non
     return response
 
 
-def _open_session(request: HttpRequest, grant: AccessGrant) -> HttpResponse:
-    request.session.pop(SESSION_GRANT_KEY, None)
-    request.session.cycle_key()  # a new session id for the new access
-    request.session[SESSION_GRANT_KEY] = grant.pk
+def _enter(request: HttpRequest, access: PortalAccess) -> HttpResponse:
+    closed = window_page(request, access)
+    if closed is not None:
+        return closed
+    open_session(request, access)
     response = HttpResponseRedirect(reverse("portal:home"))
     response["Referrer-Policy"] = NO_REFERRER
     return response
@@ -93,60 +136,99 @@ def token_link(request: HttpRequest, token: str) -> HttpResponse:
         response = render(request, "portal/link_invalid.html", status=404)
         response["Referrer-Policy"] = NO_REFERRER
         return response
-    return _window_page(request, grant) or _open_session(request, grant)
+    return _enter(request, access_from_grant(grant))
 
 
-@never_cache
-@require_http_methods(["GET", "POST"])
-def access_form(request: HttpRequest) -> HttpResponse:
-    """``/zugang/``: access code plus meter number."""
-    failed = False
+def _attempt_code(request: HttpRequest, organisation: Organisation | None) -> HttpResponse | None:
+    """Checks a posted code + meter number; a response on success or 429, ``None`` on failure."""
+    form = AccessForm(request.POST)
+    ip = client_ip(request)
+    number = normalise_meter_number(request.POST.get("meter_number", ""))
+    wait = ratelimit.retry_after(ip=ip, target=number or None)
+    if wait is not None:
+        return _too_many(request, wait)
+    grant = None
+    if form.is_valid():
+        grant = resolve_code(
+            form.cleaned_data["code"], form.cleaned_data["meter_number"], organisation=organisation
+        )
+    if grant is not None:
+        return _enter(request, access_from_grant(grant))
+    ratelimit.record_failure(ip=ip, target=number or None)
+    return None
+
+
+def _attempt_customer(
+    request: HttpRequest, organisation: Organisation, method: str
+) -> HttpResponse | None:
+    form = CustomerAccessForm(request.POST, method=method)
+    ip = client_ip(request)
+    customer = request.POST.get(f"{method}-customer_number", "").strip()[:50]
+    target = f"{organisation.pk}:{customer}" if customer else None
+    wait = ratelimit.retry_after(ip=ip, target=target)
+    if wait is not None:
+        return _too_many(request, wait)
+    access = None
+    if form.is_valid():
+        access = resolve_customer(
+            organisation,
+            form.cleaned_data["customer_number"],
+            meter_number=form.cleaned_data.get("meter_number", ""),
+            last_name=form.cleaned_data.get("last_name", ""),
+        )
+    if access is not None:
+        return _enter(request, access)
+    ratelimit.record_failure(ip=ip, target=target)
+    return None
+
+
+def _forms(organisation: Organisation | None) -> dict[str, forms.Form]:
+    methods = organisation.access_methods if organisation is not None else []
+    found: dict[str, forms.Form] = {}
+    if organisation is None or AccessMethod.CODE_METER in methods:
+        found[AccessMethod.CODE_METER] = AccessForm()
+    for method in (AccessMethod.CUSTOMER_METER, AccessMethod.CUSTOMER_NAME):
+        if method in methods:
+            found[method] = CustomerAccessForm(method=method)
+    return found
+
+
+def _access_page(request: HttpRequest, organisation: Organisation | None) -> HttpResponse:
+    failed = ""
     if request.method == "POST":
-        form = AccessForm(request.POST)
-        ip = client_ip(request)
-        number = normalise_meter_number(request.POST.get("meter_number", ""))
-        wait = ratelimit.retry_after(ip=ip, target=number or None)
-        if wait is not None:
-            return _too_many(request, wait)
-        grant = None
-        if form.is_valid():
-            grant = resolve_code(form.cleaned_data["code"], form.cleaned_data["meter_number"])
-        if grant is not None:
-            return _window_page(request, grant) or _open_session(request, grant)
-        ratelimit.record_failure(ip=ip, target=number or None)
-        failed = True
+        method = request.POST.get("method", AccessMethod.CODE_METER)
+        allowed = _forms(organisation)
+        if method not in allowed:
+            method = AccessMethod.CODE_METER
+        if method == AccessMethod.CODE_METER or organisation is None:
+            outcome = _attempt_code(request, organisation)
+        else:
+            outcome = _attempt_customer(request, organisation, method)
+        if outcome is not None:
+            return outcome
+        failed = method
     # never echo the typed values: every failure renders the very same page
-    response = render(request, "portal/access_form.html", {"form": AccessForm(), "failed": failed})
+    context = {
+        "forms": _forms(organisation),
+        "failed": failed,
+        "portal_organisation": organisation,
+        "action": request.path,
+    }
+    response = render(request, "portal/access_form.html", context)
     response["Referrer-Policy"] = NO_REFERRER
     return response
 
 
 @never_cache
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    """``/portal/``: the property's meters in this campaign."""
-    grant = live_grant(request.session.get(SESSION_GRANT_KEY))
-    if grant is None:
-        request.session.pop(SESSION_GRANT_KEY, None)
-        return HttpResponseRedirect(reverse("portal:access"))
-    closed = _window_page(request, grant)
-    if closed is not None:
-        return closed
-    with organisation_scope(grant.organisation):
-        lines = list(
-            CampaignMeter.objects.filter(
-                campaign=grant.campaign,
-                register__meter__property=grant.property,
-                register__meter__deleted_at__isnull=True,
-            )
-            .select_related("register__meter")
-            .order_by("register__meter__number", "register__code")
-        )
-    context: dict[str, Any] = {
-        "grant": grant,
-        "portal_organisation": grant.organisation,
-        "campaign": grant.campaign,
-        "property": grant.property,
-        "lines": lines,
-    }
-    return render(request, "portal/home.html", context)
+@require_http_methods(["GET", "POST"])
+def access_form(request: HttpRequest) -> HttpResponse:
+    """``/zugang/``: access code plus meter number (any organisation)."""
+    return _access_page(request, None)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def organisation_access_form(request: HttpRequest, slug: str) -> HttpResponse:
+    """``/zugang/<slug>/``: the ways in that this organisation accepts."""
+    organisation = get_object_or_404(Organisation, slug=slug, is_active=True)
+    return _access_page(request, organisation)

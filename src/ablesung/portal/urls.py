@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ablesung.portal import access_views, views
+from ablesung.portal import access_views, reading_views, views
 
 app_name = "portal"
 
@@ -9,7 +9,20 @@ urlpatterns = [
     path("r/<str:token>", access_views.token_link, name="token_link"),
     path("r/<str:token>/", access_views.token_link),
     path("zugang/", access_views.access_form, name="access"),
-    path("portal/", access_views.home, name="home"),
+    path("zugang/<slug:slug>/", access_views.organisation_access_form, name="organisation_access"),
+    path("portal/", reading_views.home, name="home"),
+    path("portal/zaehler/<int:meter_id>/", reading_views.meter_form, name="meter"),
+    path(
+        "portal/zaehler/<int:meter_id>/pruefen/<int:register_id>/",
+        reading_views.meter_check,
+        name="meter_check",
+    ),
+    path("portal/objekt/<int:property_id>/", reading_views.switch, name="switch"),
+    path("portal/abschluss/", reading_views.finish, name="finish"),
+    path("portal/bestaetigung/", reading_views.confirmation, name="confirmation"),
+    path("portal/nachricht/", reading_views.message, name="message"),
+    path("hilfe/ablesen/", reading_views.how_to_read, name="how_to_read"),
+    path("logo/<slug:slug>.jpg", reading_views.logo, name="logo"),
     path("impressum/", views.legal_page, {"page": "imprint"}, name="imprint"),
     path("datenschutz/", views.legal_page, {"page": "privacy"}, name="privacy"),
     path("barrierefreiheit/", views.legal_page, {"page": "accessibility"}, name="accessibility"),

@@ -12,6 +12,7 @@ scope.
 
 import hashlib
 import hmac
+import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -21,8 +22,11 @@ from django_scopes import scopes_disabled
 
 from ablesung.core.models import (
     AccessGrant,
+    AccessMethod,
     Campaign,
     CampaignMeter,
+    CampaignStatus,
+    Meter,
     Organisation,
     Property,
 )
@@ -158,7 +162,7 @@ def resolve_code(
         grants = list(candidates[:5])
     for grant in grants:
         live = _live(grant)
-        if live is None:
+        if live is None or not live.organisation.accepts(AccessMethod.CODE_METER):
             continue
         with organisation_scope(live.organisation):
             matches = CampaignMeter.objects.filter(
@@ -183,3 +187,134 @@ def live_grant(grant_id: object) -> AccessGrant | None:
             .first()
         )
     return _live(grant)
+
+
+# --- the portal session's access -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PortalAccess:
+    """What an open portal session may see: one property in one campaign.
+
+    ``grant_id`` is set when the session was opened with a link or an access code;
+    revoking that grant ends the session. Access by customer number has no grant.
+    """
+
+    organisation: Organisation
+    campaign: Campaign
+    property: Property
+    grant_id: int | None = None
+
+    def as_session(self) -> dict[str, int | None]:
+        return {
+            "organisation": self.organisation.pk,
+            "campaign": self.campaign.pk,
+            "property": self.property.pk,
+            "grant": self.grant_id,
+        }
+
+
+def access_from_grant(grant: AccessGrant) -> PortalAccess:
+    return PortalAccess(grant.organisation, grant.campaign, grant.property, grant.pk)
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def load_access(data: object) -> PortalAccess | None:
+    """The session's access if it still opens the portal, else ``None``."""
+    if not isinstance(data, dict):
+        return None
+    org_id, campaign_id, property_id = (
+        _int(data.get(key)) for key in ("organisation", "campaign", "property")
+    )
+    if org_id is None or campaign_id is None or property_id is None:
+        return None
+    grant_id = _int(data.get("grant"))
+    if data.get("grant") is not None:
+        grant = live_grant(grant_id)
+        if grant is None or grant.organisation_id != org_id:
+            return None
+    organisation = Organisation.objects.filter(pk=org_id, is_active=True).first()
+    if organisation is None:
+        return None
+    with organisation_scope(organisation):
+        campaign = Campaign.objects.filter(pk=campaign_id).first()
+        prop = Property.objects.filter(pk=property_id).first()
+        if campaign is None or prop is None or not _in_campaign(campaign, prop):
+            return None
+    return PortalAccess(organisation, campaign, prop, grant_id)
+
+
+def _in_campaign(campaign: Campaign, prop: Property) -> bool:
+    return CampaignMeter.objects.filter(
+        campaign=campaign, register__meter__property=prop, register__meter__deleted_at__isnull=True
+    ).exists()
+
+
+def _name_key(text: str) -> str:
+    """Last names compare without case, accents written out, and extra spaces."""
+    folded = unicodedata.normalize("NFKC", text).casefold().strip()
+    for plain, written in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        folded = folded.replace(plain, written)
+    return " ".join(folded.split())
+
+
+def resolve_customer(
+    organisation: Organisation,
+    customer_number: str,
+    *,
+    meter_number: str = "",
+    last_name: str = "",
+) -> PortalAccess | None:
+    """Access by customer number plus a meter number or the owner's last name.
+
+    Only for methods the organisation accepts. The campaign is the newest one that is
+    not a draft and lists one of the property's meters. Misses cost one HMAC like a
+    hit, so that the answer time does not tell which part was wrong.
+    """
+    method = AccessMethod.CUSTOMER_METER if meter_number else AccessMethod.CUSTOMER_NAME
+    customer = customer_number.strip()
+    code_hash(customer or _DUMMY_CODE)  # the same work on every path
+    if not customer or not organisation.is_active or not organisation.accepts(method):
+        return None
+    with organisation_scope(organisation):
+        prop = Property.objects.filter(customer_number=customer).first()
+        if prop is None:
+            return None
+        if meter_number:
+            number = normalise_meter_number(meter_number)
+            if not Meter.objects.filter(property=prop, number=number).exists():
+                return None
+        elif not last_name.strip() or _name_key(last_name) != _name_key(prop.owner_last_name):
+            return None
+        campaign = (
+            Campaign.objects.filter(
+                campaign_meters__register__meter__property=prop,
+                status__in=[CampaignStatus.OPEN, CampaignStatus.CLOSED, CampaignStatus.EXPORTED],
+            )
+            .order_by("-key_date", "-id")
+            .first()
+        )
+    if campaign is None:
+        return None
+    return PortalAccess(organisation, campaign, prop, None)
+
+
+def same_person_properties(access: PortalAccess) -> list[Property]:
+    """The other properties in this campaign that carry the same (non-empty) e-mail address."""
+    email = access.property.email.strip()
+    if not email:
+        return []
+    with organisation_scope(access.organisation):
+        return list(
+            Property.objects.filter(
+                email__iexact=email,
+                meters__registers__campaign_meters__campaign=access.campaign,
+                meters__deleted_at__isnull=True,
+            )
+            .exclude(pk=access.property.pk)
+            .distinct()
+            .order_by("object_number")
+        )

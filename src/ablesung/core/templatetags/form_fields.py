@@ -10,7 +10,8 @@ register = template.Library()
 @register.filter
 def accessible_widget(field: BoundField) -> SafeString:
     """The widget with ``aria-describedby`` for its hint/error and ``aria-invalid`` on errors."""
-    described = []
+    own = field.field.widget.attrs.get("aria-describedby")
+    described = [str(own)] if own else []
     attrs: dict[str, str | bool] = {}
     if field.help_text:
         described.append(f"{field.id_for_label}-hint")

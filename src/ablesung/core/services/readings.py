@@ -1,0 +1,260 @@
+"""Recording readings: check, supersede, never overwrite.
+
+A new value for a register in a campaign is a new :class:`Reading`; the one it
+replaces points to it through ``superseded_by`` and stays in the history. The
+campaign-meter row is locked for the duration, so that a citizen and a clerk
+writing the same register at the same moment end up as two versions in a row
+with exactly one effective reading (the later one).
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+from django.utils.translation import gettext as _
+
+from ablesung import plausibility as engine
+from ablesung.core.models import (
+    Campaign,
+    CampaignMeter,
+    CampaignStatus,
+    ConfirmationReason,
+    Reading,
+    ReadingSource,
+    ReviewState,
+)
+from ablesung.core.services import audit
+from ablesung.core.services.actor import Actor
+from ablesung.core.services.plausibility_settings import campaign_thresholds, weights_for
+
+UNITS = {"electricity": "kWh", "heat": "kWh"}
+MAX_COMMENT = 500
+MAX_REASON_TEXT = 500
+
+
+class ReadingRefused(Exception):
+    """The reading cannot be stored; ``messages`` say why (German, for the citizen or clerk)."""
+
+    def __init__(self, *messages: str) -> None:
+        super().__init__(*messages)
+        self.messages = list(messages)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a citizen or clerk typed for one register."""
+
+    value: str
+    reading_date: datetime.date
+    reason: str = ""
+    reason_text: str = ""
+    comment: str = ""
+
+
+@dataclass
+class Recorded:
+    reading: Reading
+    result: engine.CheckResult
+    created: bool  # False: the same value was already the effective reading
+    superseded: Reading | None = field(default=None)
+
+
+def unit_for(kind: str) -> str:
+    return UNITS.get(kind, "m³")
+
+
+def check_value(
+    line: CampaignMeter,
+    value: str | Decimal,
+    reading_date: datetime.date,
+    *,
+    today: datetime.date | None = None,
+) -> engine.CheckResult:
+    """The plausibility check of one value for one register of a campaign."""
+    meter = line.register.meter
+    campaign: Campaign = line.campaign
+    previous = None
+    if line.previous_value is not None and line.previous_date is not None:
+        previous = engine.PreviousReading(
+            line.previous_value, line.previous_date, line.previous_was_estimate
+        )
+    previous_year = None
+    if line.previous_year_consumption is not None:
+        previous_year = engine.PreviousYearConsumption(line.previous_year_consumption)
+    return engine.check_reading(
+        value,
+        reading_date,
+        register=engine.Register(digits=meter.digits, decimals=meter.decimals),
+        today=today or timezone.localdate(),
+        previous=previous,
+        previous_year=previous_year,
+        key_date=campaign.key_date,
+        weights=weights_for(campaign.organisation, meter.kind),
+        thresholds=campaign_thresholds(campaign),
+        unit=unit_for(meter.kind),
+    )
+
+
+def effective_reading(line: CampaignMeter) -> Reading | None:
+    """The register's current reading in this campaign (not superseded, not in the trash)."""
+    found: Reading | None = (
+        Reading.objects.filter(
+            campaign_id=line.campaign_id,
+            register_id=line.register_id,
+            superseded_by__isnull=True,
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    return found
+
+
+def citizen_may_change(line: CampaignMeter, current: Reading | None, today: datetime.date) -> bool:
+    """Citizens may enter and correct values while the campaign is online and not released."""
+    if not line.campaign.is_online(today):
+        return False
+    return current is None or current.state != ReviewState.RELEASED
+
+
+def _refusal_for_state(
+    line: CampaignMeter, current: Reading | None, source: str, today: datetime.date
+) -> str | None:
+    campaign = line.campaign
+    if source == ReadingSource.ONLINE:
+        if current is not None and current.state == ReviewState.RELEASED:
+            return _(
+                "Dieser Zählerstand wurde bereits von der Verwaltung freigegeben und kann "
+                "online nicht mehr geändert werden."
+            )
+        if not campaign.is_online(today):
+            return _("Die Online-Erfassung ist für diese Ableseaktion nicht mehr möglich.")
+        return None
+    if campaign.status == CampaignStatus.EXPORTED:
+        return _(
+            "Die Ableseaktion ist bereits exportiert; Zählerstände können nicht mehr erfasst werden."
+        )
+    return None
+
+
+def _validate_submission(submission: Submission, result: engine.CheckResult) -> list[str]:
+    problems = []
+    if result.outcome is engine.Outcome.ERROR:
+        problems.extend(result.messages(_language()))
+    elif result.needs_confirmation:
+        if submission.reason not in ConfirmationReason.values:
+            problems.append(
+                _("Bitte korrigieren Sie den Wert oder bestätigen Sie ihn mit einer Begründung.")
+            )
+        elif submission.reason == ConfirmationReason.OTHER and not submission.reason_text.strip():
+            problems.append(_("Bitte beschreiben Sie kurz den Grund."))
+    if len(submission.comment) > MAX_COMMENT:
+        problems.append(_("Die Bemerkung darf höchstens 500 Zeichen lang sein."))
+    if len(submission.reason_text) > MAX_REASON_TEXT:
+        problems.append(_("Die Begründung darf höchstens 500 Zeichen lang sein."))
+    return problems
+
+
+def _language() -> str:
+    from django.utils.translation import get_language
+
+    return "en" if (get_language() or "de").startswith("en") else "de"
+
+
+def _store_photo(photo: bytes) -> str:
+    name = f"photos/{timezone.now():%Y/%m}/{get_random_string(24)}.jpg"
+    return default_storage.save(name, ContentFile(photo))
+
+
+def do_record_reading(
+    line: CampaignMeter,
+    submission: Submission,
+    *,
+    source: str,
+    actor: Actor,
+    photo: bytes | None = None,
+    today: datetime.date | None = None,
+) -> Recorded:
+    """Checks and stores one reading for a register of a campaign.
+
+    Raises :class:`ReadingRefused` when the value has an error, needs a reason that
+    is missing, or the register may no longer be changed by this source. An
+    unchanged resubmission (same value, date, reason and comment, no photo) returns
+    the effective reading without a new version.
+    """
+    today = today or timezone.localdate()
+    photo_name = ""
+    try:
+        with transaction.atomic():
+            locked = (
+                CampaignMeter.objects.select_for_update()
+                .select_related("campaign__organisation", "register__meter")
+                .get(pk=line.pk)
+            )
+            current = effective_reading(locked)
+            refusal = _refusal_for_state(locked, current, source, today)
+            if refusal:
+                raise ReadingRefused(refusal)
+            result = check_value(locked, submission.value, submission.reading_date, today=today)
+            problems = _validate_submission(submission, result)
+            if problems:
+                raise ReadingRefused(*problems)
+            assert result.value is not None  # not an error, so the value was read
+            reason = submission.reason if result.needs_confirmation else ""
+            reason_text = submission.reason_text.strip() if reason else ""
+            if (
+                current is not None
+                and photo is None
+                and current.value == result.value
+                and current.reading_date == submission.reading_date
+                and current.reason == reason
+                and current.confirmation_reason == reason_text
+                and current.comment == submission.comment.strip()
+                and current.source == source
+            ):
+                return Recorded(current, result, created=False)
+            if photo is not None:
+                photo_name = _store_photo(photo)
+            reading = Reading.objects.create(
+                organisation=locked.organisation,
+                campaign_id=locked.campaign_id,
+                register_id=locked.register_id,
+                value=result.value,
+                reading_date=submission.reading_date,
+                source=source,
+                comment=submission.comment.strip(),
+                reason=reason,
+                confirmation_reason=reason_text,
+                photo=photo_name,
+                outcome=result.outcome.key,
+                codes=list(result.codes),
+                actor=actor.user,
+            )
+            if current is not None:
+                current.superseded_by = reading
+                current.save(update_fields=["superseded_by"])
+            audit.record(
+                "reading.corrected" if current is not None else "reading.submitted",
+                actor=actor,
+                organisation=locked.organisation,
+                obj=reading,
+                data={
+                    "register": locked.register_id,
+                    "campaign": locked.campaign_id,
+                    "value": str(reading.value),
+                    "date": submission.reading_date.isoformat(),
+                    "source": source,
+                    "outcome": result.outcome.key,
+                    "supersedes": current.pk if current is not None else None,
+                    "reason": reason,
+                },
+            )
+            return Recorded(reading, result, created=True, superseded=current)
+    except BaseException:
+        if photo_name:
+            default_storage.delete(photo_name)
+        raise
