@@ -52,8 +52,15 @@ def _retry_due_mails() -> None:
     retry_due_mails()
 
 
+def _purge_finished_mails() -> None:
+    from ablesung.mail.tasks import purge_finished_mails
+
+    purge_finished_mails.enqueue()
+
+
 JOBS: tuple[Job, ...] = (
     DailyJob("trash.purge", 3, purge_trash.enqueue),
+    DailyJob("mail.purge", 4, _purge_finished_mails),
     MinuteJob("mail.retry", _retry_due_mails),
 )
 

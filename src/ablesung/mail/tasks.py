@@ -95,6 +95,25 @@ def retry_due_mails(now: datetime.datetime | None = None) -> int:
     return len(ids)
 
 
+#: sent and given-up mails hold addresses and bodies; they are deleted after this long
+KEEP_FINISHED = datetime.timedelta(days=30)
+
+
+@task()
+def purge_finished_mails() -> int:
+    """Daily: deletes sent and given-up mails older than 30 days (data minimisation)."""
+    return purge_finished(timezone.now())
+
+
+def purge_finished(now: datetime.datetime) -> int:
+    cutoff = now - KEEP_FINISHED
+    finished = Q(sent_at__lt=cutoff) | Q(failed_at__lt=cutoff)
+    deleted, _ = OutboxMail.objects.filter(finished).delete()
+    if deleted:
+        logger.info("mail purge: %s finished mails deleted", deleted)
+    return deleted
+
+
 def _claim(mail_id: int) -> OutboxMail | None:
     now = timezone.now()
     # PostgreSQL: a row another worker holds is skipped, not waited for (SQLite has no row
