@@ -32,6 +32,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "delete",
             "restore",
             "import",
+            "manage_campaigns",
         }
     ),
     Role.ADMIN: frozenset(
@@ -45,6 +46,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "delete",
             "restore",
             "import",
+            "manage_campaigns",
             "manage_settings",
             "manage_users",
         }
