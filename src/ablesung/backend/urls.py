@@ -3,6 +3,7 @@
 from django.urls import path
 
 from ablesung.backend import imports, views
+from ablesung.backend.branding_views import branding_settings
 from ablesung.backend.settings_views import (
     campaign_plausibility,
     organisation_plausibility,
@@ -45,4 +46,8 @@ urlpatterns = [
         views.restore_record,
         name="restore",
     ),
+]
+
+urlpatterns += [
+    path("einstellungen/portal/", branding_settings, name="branding_settings"),
 ]
