@@ -4,6 +4,7 @@ from django.urls import path
 
 from ablesung.backend import imports, views
 from ablesung.backend.branding_views import branding_settings
+from ablesung.backend.campaign_views import close_campaign, open_campaign
 from ablesung.backend.settings_views import (
     campaign_plausibility,
     organisation_plausibility,
@@ -50,4 +51,6 @@ urlpatterns = [
 
 urlpatterns += [
     path("einstellungen/portal/", branding_settings, name="branding_settings"),
+    path("ableseaktionen/<int:campaign_id>/oeffnen/", open_campaign, name="campaign_open"),
+    path("ableseaktionen/<int:campaign_id>/schliessen/", close_campaign, name="campaign_close"),
 ]
