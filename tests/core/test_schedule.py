@@ -52,10 +52,13 @@ def test_two_workers_ticking_at_once_enqueue_the_job_once() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_worker_command_runs_the_daily_purge(settings: Any) -> None:
+def test_worker_command_runs_the_daily_purges(settings: Any) -> None:
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     with time_machine.travel(BERLIN_0400, tick=False):
         call_command("worker", "--once")
         call_command("worker", "--once")
-    results = list(DBTaskResult.objects.values_list("task_path", "status"))
-    assert results == [("ablesung.core.tasks.purge_trash", "SUCCESSFUL")]
+    results = sorted(DBTaskResult.objects.values_list("task_path", "status"))
+    assert results == [
+        ("ablesung.core.tasks.purge_trash", "SUCCESSFUL"),
+        ("ablesung.mail.tasks.purge_finished_mails", "SUCCESSFUL"),
+    ]

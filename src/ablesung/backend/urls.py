@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from ablesung.backend import imports, views
+from ablesung.backend import imports, inbox, views
 from ablesung.backend.branding_views import branding_settings
 from ablesung.backend.campaign_views import close_campaign, open_campaign
 from ablesung.backend.settings_views import (
@@ -53,4 +53,8 @@ urlpatterns += [
     path("einstellungen/portal/", branding_settings, name="branding_settings"),
     path("ableseaktionen/<int:campaign_id>/oeffnen/", open_campaign, name="campaign_open"),
     path("ableseaktionen/<int:campaign_id>/schliessen/", close_campaign, name="campaign_close"),
+]
+
+urlpatterns += [
+    path("nachrichten/", inbox.inbox, name="inbox"),
 ]
