@@ -1,8 +1,10 @@
 import io
+import re
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from ablesung.accounts.models import User
@@ -16,6 +18,7 @@ from ablesung.core.models import (
     Property,
     Role,
 )
+from ablesung.core.services.access import resolve_token
 
 SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "musterstadt-2026.csv"
 
@@ -72,12 +75,17 @@ def test_demo_loads_the_sample_once() -> None:
     assert "Stadt Musterstadt" in out
     assert "400 Zähler aus musterstadt-2026.csv importiert" in out
     assert "Anmeldung: admin@musterstadt.example / " in out
-    run("load_demo", "--file", str(SAMPLE))
+    link = re.search(r"https://\S+/r/(\S+)", out)
+    assert link is not None
+    assert "Portal zum Ausprobieren" not in run("load_demo", "--file", str(SAMPLE))
     with scopes_disabled():
         campaign = Campaign.objects.get()
         assert campaign.name == "Jahresablesung 2026"
         assert campaign.key_date.isoformat() == "2026-12-31"
-        assert campaign.status == "draft"
+        assert campaign.status == "open"  # ready to try the portal
+        assert campaign.online_from is not None
+        assert campaign.online_until is not None
+        assert campaign.online_from <= timezone.localdate() <= campaign.online_until
         assert Meter.objects.count() == 400
         assert CampaignMeter.objects.count() == 400
         links = CampaignMeter.objects.select_related("register__meter__property")
@@ -86,5 +94,8 @@ def test_demo_loads_the_sample_once() -> None:
         assert first.register.meter.property.owner_last_name == "Weiß"
         assert first.previous_value == 76414
         assert first.raw_row[0] == "6-00001-002"
+        grant = resolve_token(link.group(1))
+        assert grant is not None
+        assert grant.campaign == campaign
         company = Property.objects.get(object_number="3-00010-000")
         assert company.owner_last_name == "Bäckerei Ähm; Inh. Weiß"

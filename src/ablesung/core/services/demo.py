@@ -8,11 +8,15 @@ import datetime
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files import File
+from django.utils import timezone
 
-from ablesung.core.models import Campaign, CampaignMeter, ImportStatus
+from ablesung.core.models import Campaign, CampaignMeter, ImportStatus, Organisation
 from ablesung.core.scoping import organisation_scope
+from ablesung.core.services.access import IssuedAccess, do_issue_access
 from ablesung.core.services.actor import Actor
+from ablesung.core.services.campaign import do_open_campaign
 from ablesung.core.services.meter_import import (
     NewCampaign,
     import_meter_list_now,
@@ -33,6 +37,8 @@ class DemoResult:
     campaign: Campaign | None
     meters_loaded: int
     message: str = ""
+    #: one citizen's way into the portal, issued when the demo campaign was created
+    access: IssuedAccess | None = None
 
 
 def do_create_demo(sample: Path | None, *, actor: Actor) -> DemoResult:
@@ -55,5 +61,27 @@ def do_create_demo(sample: Path | None, *, actor: Actor) -> DemoResult:
             organisation=organisation,
             actor=actor,
         )
-    loaded = batch.counts.get("meters_created", 0) if batch.status == ImportStatus.SUCCEEDED else 0
-    return DemoResult(created, batch.campaign, loaded, batch.message)
+    if batch.status != ImportStatus.SUCCEEDED or batch.campaign is None:
+        return DemoResult(created, batch.campaign, 0, batch.message)
+    loaded = batch.counts.get("meters_created", 0)
+    access = _open_for_citizens(organisation, batch.campaign, actor=actor)
+    return DemoResult(created, batch.campaign, loaded, batch.message, access)
+
+
+def _open_for_citizens(
+    organisation: Organisation, campaign: Campaign, *, actor: Actor
+) -> IssuedAccess | None:
+    """Contact and legal links, an online window around today, and links for every property."""
+    Organisation.objects.filter(pk=organisation.pk).update(
+        contact_email="zaehler@musterstadt.example",
+        contact_phone="03731 123-456",
+        contact_address="Rathaus, Zimmer 12\nMo–Fr 8–12 Uhr",
+        imprint_url=f"{settings.BASE_URL}/impressum/",
+        privacy_url=f"{settings.BASE_URL}/datenschutz/",
+    )
+    organisation.refresh_from_db()
+    today = timezone.localdate()
+    until = max(DEMO_KEY_DATE + datetime.timedelta(days=15), today + datetime.timedelta(days=30))
+    do_open_campaign(campaign, online_from=today, online_until=until, actor=actor)
+    issued = do_issue_access(campaign, organisation=organisation, actor=actor)
+    return min(issued, key=lambda access: access.property.object_number, default=None)

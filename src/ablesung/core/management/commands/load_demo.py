@@ -28,6 +28,12 @@ class Command(BaseCommand):
             self.stdout.write(f"  {result.meters_loaded} Zähler aus {sample.name} importiert")
         if result.message:
             self.stderr.write(f"  Import: {result.message}")
+        if result.access is not None:
+            link = f"{settings.BASE_URL}/r/{result.access.token}"
+            self.stdout.write(
+                f"  Portal zum Ausprobieren ({result.access.property.address}): {link}\n"
+                f"  oder {settings.BASE_URL}/zugang/ mit Zugangscode {result.access.code}"
+            )
         admin = result.created.admin.email
         if result.created.password:
             self.stdout.write(
