@@ -34,7 +34,11 @@ from ablesung.core.models import (
     ReviewState,
 )
 from ablesung.core.scoping import organisation_scope
-from ablesung.core.services.access import PortalAccess, same_person_properties
+from ablesung.core.services.access import (
+    PortalAccess,
+    property_registers,
+    same_person_properties,
+)
 from ablesung.core.services.actor import Actor
 from ablesung.core.services.citizen_messages import do_send_citizen_message
 from ablesung.core.services.confirmation import queue_reading_confirmation
@@ -137,11 +141,8 @@ def _language() -> str:
 
 
 def _lines(access: PortalAccess, meter: Meter | None = None) -> list[CampaignMeter]:
-    lines = CampaignMeter.objects.filter(
-        campaign=access.campaign,
-        register__meter__property=access.property,
-        register__meter__deleted_at__isnull=True,
-    )
+    registers = property_registers(access.property)
+    lines = CampaignMeter.objects.filter(campaign=access.campaign, register_id__in=registers)
     if meter is not None:
         lines = lines.filter(register__meter=meter)
     return list(

@@ -29,6 +29,7 @@ from ablesung.core.models import (
     Meter,
     Organisation,
     Property,
+    Register,
 )
 from ablesung.core.scoping import organisation_scope
 from ablesung.core.services import audit
@@ -223,7 +224,11 @@ def _int(value: object) -> int | None:
 
 
 def load_access(data: object) -> PortalAccess | None:
-    """The session's access if it still opens the portal, else ``None``."""
+    """The session's access if it still opens the portal, else ``None``.
+
+    With a grant (link or access code) one query answers it: the grant carries its
+    organisation, campaign and property, and revoking it ends the session.
+    """
     if not isinstance(data, dict):
         return None
     org_id, campaign_id, property_id = (
@@ -234,8 +239,10 @@ def load_access(data: object) -> PortalAccess | None:
     grant_id = _int(data.get("grant"))
     if data.get("grant") is not None:
         grant = live_grant(grant_id)
-        if grant is None or grant.organisation_id != org_id:
+        if grant is None or (grant.organisation_id, grant.campaign_id) != (org_id, campaign_id):
             return None
+        if grant.property_id == property_id:
+            return access_from_grant(grant)
     organisation = Organisation.objects.filter(pk=org_id, is_active=True).first()
     if organisation is None:
         return None
@@ -247,10 +254,22 @@ def load_access(data: object) -> PortalAccess | None:
     return PortalAccess(organisation, campaign, prop, grant_id)
 
 
+def property_registers(prop: Property) -> list[int]:
+    """The ids of the property's live registers.
+
+    Looked up first so that campaign-meter queries go through the (campaign,
+    register) index; joining from the campaign side scans the whole campaign.
+    """
+    return list(
+        Register.objects.filter(meter__property=prop, meter__deleted_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
+
+
 def _in_campaign(campaign: Campaign, prop: Property) -> bool:
-    return CampaignMeter.objects.filter(
-        campaign=campaign, register__meter__property=prop, register__meter__deleted_at__isnull=True
-    ).exists()
+    registers = property_registers(prop)
+    return CampaignMeter.objects.filter(campaign=campaign, register_id__in=registers).exists()
 
 
 def _name_key(text: str) -> str:

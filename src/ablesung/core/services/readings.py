@@ -219,8 +219,9 @@ def do_record_reading(
                 return Recorded(current, result, created=False)
             if photo is not None:
                 photo_name = _store_photo(photo)
+            organisation = locked.campaign.organisation  # selected with the lock
             reading = Reading.objects.create(
-                organisation=locked.organisation,
+                organisation=organisation,
                 campaign_id=locked.campaign_id,
                 register_id=locked.register_id,
                 value=result.value,
@@ -240,7 +241,7 @@ def do_record_reading(
             audit.record(
                 "reading.corrected" if current is not None else "reading.submitted",
                 actor=actor,
-                organisation=locked.organisation,
+                organisation=organisation,
                 obj=reading,
                 data={
                     "register": locked.register_id,
