@@ -33,6 +33,7 @@ from ablesung.formats.reader import iter_rows, iter_rows_typed
 from ablesung.formats.sniff import Detected, detect, detect_csv
 from ablesung.formats.validate import (
     MeterRow,
+    RowBlock,
     RowError,
     Validator,
     parse_date,
@@ -59,6 +60,7 @@ __all__ = [
     "Limits",
     "MeterRow",
     "Profile",
+    "RowBlock",
     "RowError",
     "Validator",
     "cell_from_json",

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from django.core.cache import caches
 from django.core.files.base import File
@@ -45,7 +44,9 @@ from ablesung.formats import (
     FileLayout,
     FormatError,
     Limits,
+    MeterRow,
     Profile,
+    RowBlock,
     RowError,
     Validator,
     check_rows,
@@ -57,7 +58,7 @@ from ablesung.formats.sniff import ENCODING_LABELS
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 2000
+CHUNK = 5000
 IMPORTABLE = (CampaignStatus.DRAFT, CampaignStatus.OPEN)
 CLAIM_RETRIES = 120
 
@@ -502,30 +503,46 @@ def _import_rows(
         )
         writer = BulkWriter(batch.organisation_id, campaign.pk, batch.pk)
         total = _count_records(path, detected)
-        chunk: list[Any] = []
+        lines: list[int] = []
+        chunk: list[list[str]] = []
         seen = 0
+
+        def validate_and_write() -> None:
+            # the whole chunk column by column; row by row only when it has an error
+            block = validator.feed_block(lines, chunk)
+            if block is None:
+                valid: list[MeterRow] = []
+                for line, cells in zip(lines, chunk, strict=True):
+                    result = validator.feed(line, cells)
+                    if isinstance(result, list):
+                        errors.extend(result)
+                    else:
+                        valid.append(result)
+                block = RowBlock.from_rows(valid)
+            if not errors:
+                writer.write(block)
+            _report_progress(batch.pk, seen, total)
+            if on_progress:
+                on_progress(seen, total)
+
         rows = iter_rows(path, detected, limits=limits, decimal_comma=profile.decimal_comma)
         for line, cells in rows:
             seen += 1
-            check_rows(seen, limits)
-            result = validator.feed(line, cells)
-            if isinstance(result, list):
-                errors.extend(result)
-            elif not errors:
-                chunk.append(result)
-                if len(chunk) >= CHUNK:
-                    writer.write(chunk)
-                    chunk = []
-            if seen % CHUNK == 0:
-                _report_progress(batch.pk, seen, total)
-                if on_progress:
-                    on_progress(seen, total)
+            if seen > limits.max_rows:
+                check_rows(seen, limits)
+            lines.append(line)
+            chunk.append(cells)
+            if len(chunk) >= CHUNK:
+                validate_and_write()
+                lines, chunk = [], []
+        if chunk:
+            validate_and_write()
         errors.extend(validator.finish())
         if errors:
             raise _Rejected
         if seen == 0:
             raise ImportRefused(_("Die Datei enthält keine Zeilen mit Zählern."))
-        writer.write(chunk)
+        writer.finish()
         _report_progress(batch.pk, seen, seen)
         if on_progress:
             on_progress(seen, seen)
