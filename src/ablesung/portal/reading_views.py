@@ -31,14 +31,11 @@ from ablesung.core.models import (
     Organisation,
     Reading,
     ReadingSource,
+    Register,
     ReviewState,
 )
 from ablesung.core.scoping import organisation_scope
-from ablesung.core.services.access import (
-    PortalAccess,
-    property_registers,
-    same_person_properties,
-)
+from ablesung.core.services.access import PortalAccess, same_person_properties
 from ablesung.core.services.actor import Actor
 from ablesung.core.services.citizen_messages import do_send_citizen_message
 from ablesung.core.services.confirmation import queue_reading_confirmation
@@ -49,7 +46,6 @@ from ablesung.core.services.readings import (
     check_value,
     citizen_may_change,
     do_record_reading,
-    effective_reading,
     unit_for,
 )
 from ablesung.lib.photos import PhotoRejected, sanitise_photo
@@ -141,23 +137,37 @@ def _language() -> str:
 
 
 def _lines(access: PortalAccess, meter: Meter | None = None) -> list[CampaignMeter]:
-    registers = property_registers(access.property)
-    lines = CampaignMeter.objects.filter(campaign=access.campaign, register_id__in=registers)
-    if meter is not None:
-        lines = lines.filter(register__meter=meter)
-    return list(
-        lines.select_related("register__meter", "campaign__organisation").order_by(
-            "register__meter__number", "register__code"
-        )
+    """The property's registers in this campaign, with meter, campaign and organisation set."""
+    registers = Register.objects.filter(
+        meter__property=access.property, meter__deleted_at__isnull=True
     )
+    if meter is not None:
+        registers = registers.filter(meter=meter)
+    lines = list(
+        CampaignMeter.objects.filter(campaign=access.campaign, register__in=registers)
+        .defer("raw_row")
+        .select_related("register__meter")
+        .order_by("register__meter__number", "register__code")
+    )
+    for line in lines:
+        line.campaign = access.campaign  # already loaded with its organisation
+    return lines
 
 
 def _views(lines: list[CampaignMeter]) -> list[LineView]:
+    """One query for the effective readings of all lines."""
     today = timezone.localdate()
-    views = []
-    for line in lines:
-        current = effective_reading(line)
-        views.append(LineView(line, current, citizen_may_change(line, current, today)))
+    current: dict[int, Reading] = {}
+    if lines:
+        readings = Reading.objects.filter(
+            campaign_id=lines[0].campaign_id,
+            register_id__in=[line.register_id for line in lines],
+            superseded_by__isnull=True,
+        ).order_by("created_at", "id")
+        current = {reading.register_id: reading for reading in readings}  # newest wins
+    views = [LineView(line, current.get(line.register_id), False) for line in lines]
+    for view in views:
+        view.may_change = citizen_may_change(view.line, view.effective, today)
     return views
 
 
