@@ -214,9 +214,10 @@ def _access_page(request: HttpRequest, organisation: Organisation | None) -> Htt
         "portal_organisation": organisation,
         "action": request.path,
     }
-    response = render(request, "portal/access_form.html", context)
-    response["Referrer-Policy"] = NO_REFERRER
-    return response
+    # The site's "same-origin" policy, not "no-referrer": this URL holds no secret, and
+    # under "no-referrer" Chromium posts the form with `Origin: null`, which the CSRF
+    # check rejects ("Formular abgelaufen") – the typed access would never work.
+    return render(request, "portal/access_form.html", context)
 
 
 @never_cache
