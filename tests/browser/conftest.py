@@ -2,11 +2,14 @@
 
 The server runs against its own SQLite database in a temporary directory with two
 organisations sharing one admin; ``ablesung worker`` runs next to it on the same
-database, so imports and other background tasks run for real. Without ``/usr/bin/chromium`` the browser tests are
-skipped, except under ``CI=true`` where they fail.
+database, so imports and other background tasks run for real. Both send mail over SMTP
+to a real aiosmtpd server on loopback (``smtp_server``, started first); ``portal_seed``
+adds an open campaign with issued links for the citizen portal. Without
+``/usr/bin/chromium`` the browser tests are skipped, except under ``CI=true`` where they fail.
 """
 
 import http.client
+import json
 import os
 import re
 import shutil
@@ -26,6 +29,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from ablesung.lib.tls import ensure_self_signed_certificate
+from tests.mail.conftest import SmtpServer, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,6 +43,7 @@ CHROMIUM_ARGS = [
 ]
 REPO_DIR = Path(__file__).resolve().parents[2]
 AXE_JS = REPO_DIR / "node_modules" / "axe-core" / "axe.min.js"
+SEED_PORTAL = Path(__file__).with_name("seed_portal.py")
 START_TIMEOUT = 30.0
 
 
@@ -110,6 +115,8 @@ class HttpsServer:
     cert_file: Path
     log_file: Path
     worker: Worker
+    env: dict[str, str]
+    smtp: SmtpServer
 
 
 def _ablesung_command() -> list[str]:
@@ -173,8 +180,17 @@ def axe_source() -> str:
 
 
 @pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpServer]:
+    """aiosmtpd on a free loopback port; the server and the worker send all mail here."""
+    server = SmtpServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def https_server(
-    chromium_executable: Path, tmp_path_factory: pytest.TempPathFactory
+    chromium_executable: Path, tmp_path_factory: pytest.TempPathFactory, smtp_server: SmtpServer
 ) -> Iterator[HttpsServer]:
     tmp = tmp_path_factory.mktemp("ablesung-browser")
     env = {
@@ -189,6 +205,12 @@ def https_server(
         DATABASE_URL=f"sqlite:///{tmp}/db.sqlite3",
         DJANGO_SETTINGS_MODULE="ablesung.settings",
         PYTHONUNBUFFERED="1",
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=str(smtp_server.port),
+        EMAIL_USE_TLS="false",
+        EMAIL_HOST_USER="",
+        EMAIL_HOST_PASSWORD="",
+        DEFAULT_FROM_EMAIL="Ablesung <ablesung@browsertest.example>",
     )
     email = "verwaltung@example.org"
     organisations = (
@@ -256,6 +278,8 @@ def https_server(
             cert_file=pair.cert_file,
             log_file=log_file,
             worker=worker,
+            env=env,
+            smtp=smtp_server,
         )
     finally:
         worker.stop()
@@ -266,6 +290,52 @@ def https_server(
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+
+
+@dataclass(frozen=True)
+class PortalLink:
+    """One seeded property: its personal link token, access code and single meter."""
+
+    token: str
+    code: str
+    meter: str
+    meter_id: int
+    register_id: int
+
+
+@dataclass(frozen=True)
+class PortalSeed:
+    links: dict[str, PortalLink]
+    plausible: str  # a value the engine calls plausible ("1100")
+    warning: str  # a value that needs a confirmation ("1900")
+
+
+#: one property per journey, so that every test starts with an open meter
+PORTAL_PROPERTIES = ("phone", "desktop", "keyboard", "nojs", "code")
+
+
+@pytest.fixture(scope="session")
+def portal_seed(https_server: HttpsServer) -> PortalSeed:
+    """An open campaign of its own organisation with links issued once (``seed_portal.py``)."""
+    result = subprocess.run(
+        [sys.executable, str(SEED_PORTAL), *PORTAL_PROPERTIES],
+        env=https_server.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"seed_portal.py failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    values = data.pop("_values")
+    return PortalSeed(
+        links={name: PortalLink(**link) for name, link in data.items()},
+        plausible=values["plausible"],
+        warning=values["warning"],
+    )
 
 
 @pytest.fixture(scope="session")
