@@ -381,3 +381,17 @@ def test_access_code_form(
         "Zugangscode oder Zählernummer stimmen nicht."
     )
     check_page(page, axe_source, "portal-access-failed", "access form after a failed attempt")
+
+
+def test_language_switch_works_on_a_page_at_a_token_url(small_page: Page) -> None:
+    """An invalid link's page keeps the token out of any Referer, yet its forms still post."""
+    page = small_page
+    response = page.goto("/r/" + "B" * 22)
+    assert response is not None
+    assert response.status == 404
+    assert response.headers["referrer-policy"] == "strict-origin"
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", level=1)).not_to_contain_text("nicht gültig")
+    page.get_by_role("button", name="Deutsch").click()
+    expect(page.locator("html")).to_have_attribute("lang", "de")

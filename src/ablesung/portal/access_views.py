@@ -26,7 +26,13 @@ from ablesung.core.services.access import (
 from ablesung.lib.net import client_ip
 from ablesung.portal.session import open_session
 
+#: the link's redirect carries no referrer at all (SECURITY.md)
 NO_REFERRER = "no-referrer"
+#: pages answered at a token URL (invalid link, outside the window, too many tries): the
+#: Referer holds the origin only, never the path with the token, while form posts (the
+#: language switch) keep a real Origin header; with ``no-referrer`` Chromium sends
+#: ``Origin: null`` and Django's CSRF check refuses the post.
+ORIGIN_ONLY = "strict-origin"
 
 
 class AccessForm(forms.Form):
@@ -90,7 +96,7 @@ class CustomerAccessForm(forms.Form):
 def _too_many(request: HttpRequest, seconds: int) -> HttpResponse:
     response = render(request, "portal/too_many.html", {"minutes": -(-seconds // 60)}, status=429)
     response["Retry-After"] = str(seconds)
-    response["Referrer-Policy"] = NO_REFERRER
+    response["Referrer-Policy"] = ORIGIN_ONLY
     return response
 
 
@@ -108,7 +114,7 @@ def window_page(request: HttpRequest, access: PortalAccess) -> HttpResponse | No
         "not_yet": campaign.online_from is not None and today < campaign.online_from,
     }
     response = render(request, "portal/window.html", context, status=410 if over else 200)
-    response["Referrer-Policy"] = NO_REFERRER
+    response["Referrer-Policy"] = ORIGIN_ONLY
     return response
 
 
@@ -134,7 +140,7 @@ def token_link(request: HttpRequest, token: str) -> HttpResponse:
     if grant is None:
         ratelimit.record_failure(ip=ip)
         response = render(request, "portal/link_invalid.html", status=404)
-        response["Referrer-Policy"] = NO_REFERRER
+        response["Referrer-Policy"] = ORIGIN_ONLY
         return response
     return _enter(request, access_from_grant(grant))
 
