@@ -16,7 +16,9 @@ from ablesung.core.models import (
     Campaign,
     CampaignMeter,
     CampaignStatus,
+    CitizenMessage,
     Meter,
+    Organisation,
     Property,
     Reading,
     ReadingSource,
@@ -331,11 +333,25 @@ def test_message_to_the_administration_is_stored(citizen: Client, org_a: OrgData
         {"reason": "meter_defect", "text": "Zeiger steht <still>", "phone": "0371 123"},
     )
     assert response.status_code == 302
-    from ablesung.core.models import CitizenMessage
-
     with scopes_disabled():
         [message] = CitizenMessage.objects.all()
     assert message.property_id == org_a.property.pk
     assert message.campaign_id == org_a.campaign.pk
     assert message.text == "Zeiger steht <still>"
     assert "Ihre Nachricht ist bei der Verwaltung eingegangen." in citizen.get("/portal/").text
+
+
+def test_accessibility_statement_names_the_organisations_contact_in_a_session(
+    citizen: Client, org_a: OrgData
+) -> None:
+    with scopes_disabled():
+        Organisation.objects.filter(pk=org_a.organisation.pk).update(
+            contact_email="barrierefrei@stadt-a.example"
+        )
+    page = citizen.get("/barrierefreiheit/")
+    assert page.status_code == 200
+    assert "barrierefrei@stadt-a.example" in page.text
+    assert "Stadt A" in page.text
+    anonymous = Client().get("/barrierefreiheit/")
+    assert "barrierefrei@stadt-a.example" not in anonymous.text
+    assert "Sind Ihnen Barrieren aufgefallen?" in anonymous.text
