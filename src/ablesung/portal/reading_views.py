@@ -304,6 +304,10 @@ def meter_form(request: HttpRequest, meter_id: int) -> HttpResponse:
             ):
                 status = 200  # only a confirmation is missing: a normal step, not an error
     _enhance(form, meter, changeable)
+    # the reason fields show only next to a check result; their errors must not get lost
+    for view in changeable:
+        for name in (view.reason_name, view.reason_text_name):
+            problems.extend(str(error) for error in form.errors.get(name, []))
     for view in views:
         view.history = consumption_history(view.line, view.effective)
     context = _context(
