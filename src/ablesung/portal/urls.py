@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ablesung.portal import access_views, reading_views, views
+from ablesung.portal import access_views, finish_views, message_views, reading_views, views
 
 app_name = "portal"
 
@@ -18,11 +18,11 @@ urlpatterns = [
         name="meter_check",
     ),
     path("portal/objekt/<int:property_id>/", reading_views.switch, name="switch"),
-    path("portal/abschluss/", reading_views.finish, name="finish"),
-    path("portal/bestaetigung/", reading_views.confirmation, name="confirmation"),
-    path("portal/nachricht/", reading_views.message, name="message"),
-    path("hilfe/ablesen/", reading_views.how_to_read, name="how_to_read"),
-    path("logo/<slug:slug>.jpg", reading_views.logo, name="logo"),
+    path("portal/abschluss/", finish_views.finish, name="finish"),
+    path("portal/bestaetigung/", finish_views.confirmation, name="confirmation"),
+    path("portal/nachricht/", message_views.message, name="message"),
+    path("hilfe/ablesen/", views.how_to_read, name="how_to_read"),
+    path("logo/<slug:slug>.jpg", views.logo, name="logo"),
     path("impressum/", views.legal_page, {"page": "imprint"}, name="imprint"),
     path("datenschutz/", views.legal_page, {"page": "privacy"}, name="privacy"),
     path("barrierefreiheit/", views.legal_page, {"page": "accessibility"}, name="accessibility"),

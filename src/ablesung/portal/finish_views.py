@@ -1,0 +1,69 @@
+"""The summary with the send button, and the receipt (plus the confirmation mail)."""
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from ablesung.core.models import Reading
+from ablesung.core.services.access import PortalAccess
+from ablesung.core.services.confirmation import queue_reading_confirmation
+from ablesung.portal.forms import FinishForm
+from ablesung.portal.pages import (
+    LineView,
+    language,
+    line_views,
+    page_context,
+    portal_page,
+    property_lines,
+)
+
+LAST_SUBMISSION_KEY = "portal_finished"
+
+
+def _entered(access: PortalAccess) -> list[LineView]:
+    return [view for view in line_views(property_lines(access)) if view.effective is not None]
+
+
+@portal_page
+@require_http_methods(["GET", "POST"])
+def finish(request: HttpRequest) -> HttpResponse:
+    """``/portal/abschluss/``: what is stored, an optional e-mail, then send."""
+    access: PortalAccess = request.portal_access  # type: ignore[attr-defined]
+    entered = _entered(access)
+    form = FinishForm(request.POST or None)
+    if request.method == "POST" and entered and form.is_valid():
+        email = form.cleaned_data.get("email") or ""
+        readings = [view.effective for view in entered if view.effective is not None]
+        if email:
+            with transaction.atomic():
+                queue_reading_confirmation(access, readings, email=email, lang=language())
+        request.session[LAST_SUBMISSION_KEY] = {
+            "readings": [reading.pk for reading in readings],
+            "email": bool(email),
+        }
+        return HttpResponseRedirect(reverse("portal:confirmation"))
+    status = 400 if form.errors else 200
+    context = page_context(request, entered=entered, form=form)
+    return render(request, "portal/finish.html", context, status=status)
+
+
+@portal_page
+@require_GET
+def confirmation(request: HttpRequest) -> HttpResponse:
+    """The receipt: the values as stored, and whether a confirmation e-mail is on its way."""
+    access: PortalAccess = request.portal_access  # type: ignore[attr-defined]
+    finished = request.session.get(LAST_SUBMISSION_KEY)
+    if not isinstance(finished, dict):
+        return HttpResponseRedirect(reverse("portal:home"))
+    ids = [pk for pk in finished.get("readings", []) if isinstance(pk, int)]
+    readings = list(
+        Reading.objects.filter(
+            pk__in=ids, register__meter__property=access.property, campaign=access.campaign
+        )
+        .select_related("register__meter")
+        .order_by("register__meter__number", "register__code")
+    )
+    context = page_context(request, readings=readings, email_sent=bool(finished.get("email")))
+    return render(request, "portal/confirmation.html", context)
