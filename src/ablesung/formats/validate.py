@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import operator
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from itertools import repeat
 
@@ -132,6 +132,9 @@ class RowBlock:
     decimals: Sequence[int]
     location_hint: Sequence[str]
     email: Sequence[str]
+    # field name → column of ``raw`` whose cells are exactly that field's values (set by
+    # :meth:`Validator.feed_block` when stripping changed no cell), so a writer may reuse them
+    same_as_raw: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.line)
@@ -139,7 +142,7 @@ class RowBlock:
     @classmethod
     def from_rows(cls, rows: Sequence[MeterRow]) -> RowBlock:
         columns = [[getattr(row, name) for row in rows] for name in _ROW_FIELDS]
-        return cls(*columns)
+        return cls(*columns)  # type: ignore[arg-type]  # the MeterRow fields, in order
 
     def rows(self) -> Iterator[MeterRow]:
         """The rows one by one."""
@@ -514,6 +517,7 @@ class Validator:
             return None  # no cell can be longer than its whole row
         cols = list(zip(*rows, strict=True))
         text: list[Sequence[str]] = []
+        same_as_raw: dict[str, int] = {}
         for k, name in enumerate(_TEXT_FIELDS):
             i = self._text_idx[k]
             if i < 0:
@@ -524,6 +528,9 @@ class Validator:
             if (spec.required and "" in values) or max(map(len, values)) > spec.max_length:
                 return None
             text.append(values)
+            # str.strip returns the very same object when there was nothing to strip
+            if all(map(operator.is_, values, cols[i])):
+                same_as_raw[name] = i
         if "email" in self.index:
             for email in set(text[_EMAIL]):
                 if email and ("@" not in email or " " in email or email.count("@") != 1):
@@ -567,6 +574,7 @@ class Validator:
             decimals,
             text[9],  # location_hint
             text[_EMAIL],
+            same_as_raw,
         )
 
     def _column_kinds(self, cols: list[tuple[str, ...]], n: int) -> list[str] | None:
