@@ -88,6 +88,22 @@ STAGE_TYPES = {
     False: tuple(_STAGE_NAMES),  # SQLite: no declared type, values stay as bound
     True: tuple(f"{name} {_PG_TYPES.get(name, 'text')}" for name in _STAGE_NAMES),
 }
+# SQL for a value derived from its raw column (see RowBlock.from_raw). SQLite stores
+# the decimal text into an INTEGER/NUMERIC column as the number, like the value itself.
+_FROM_RAW = {
+    False: {
+        "text": "{}",
+        "int": "{}",
+        "number": "{}",
+        "dmy": "substr({0}, 7, 4) || '-' || substr({0}, 4, 2) || '-' || substr({0}, 1, 2)",
+    },
+    True: {
+        "text": "{}",
+        "int": "{}::integer",
+        "number": "{}::numeric",
+        "dmy": "to_date({}, 'DD.MM.YYYY')",
+    },
+}
 SQLITE_JSON_ARGS = 100  # json_array() takes at most 127 arguments on older SQLite builds
 
 
@@ -443,14 +459,15 @@ class BulkWriter:
         """
         postgres = self.postgres
         n = len(block)
-        same_as_raw = block.same_as_raw if self._raw_in_columns else {}
+        from_raw = block.from_raw if self._raw_in_columns else {}
         names = list(_STAGE_KEYS)
         columns: list[Iterable[Any]] = []
         expressions: dict[str, tuple[str, list[Any]]] = {}
         for name, attr in _STAGE_DATA:
             values: Sequence[Any] = getattr(block, attr)
-            if attr in same_as_raw:
-                expressions[name] = (f"c{same_as_raw[attr]}", [])
+            if attr in from_raw:
+                index, how = from_raw[attr]
+                expressions[name] = (_FROM_RAW[self.postgres][how].format(f"c{index}"), [])
                 continue
             if name in _CONSTANT_OK and values.count(values[0]) == n:
                 expressions[name] = ("%s", [values[0]])
