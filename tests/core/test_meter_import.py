@@ -368,3 +368,43 @@ def test_column_wise_writer_matches_the_row_by_row_writer(
     assert data["properties"][2][:2] == ("1-003", "K-3")  # stripped
     assert data["orders"][1] == ["S-1", "W-1", "W-2", "W-3", "S-2", "S-3", "W-4", "W-5", "W-6"]
     assert len(data["links"]) == 4 + 10
+
+
+@pytest.mark.django_db
+def test_errors_found_while_reading_ahead_reject_everything(
+    org: Organisation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next chunk is read and checked in a thread while this one is written: a bad
+    row or an unreadable line in a later chunk still rolls back the earlier chunks, and
+    the thread and the switch interval are gone afterwards."""
+    import sys
+
+    from ablesung.core.services import meter_import
+
+    monkeypatch.setattr(meter_import, "CHUNK", 1)
+    threads, interval = threading.active_count(), sys.getswitchinterval()
+    broken_row = [*ROWS, ROWS[0].replace("M-1", "M-9").replace("16.01.2026", "31.02.2025")]
+    batch = import_file(org, csv_bytes(broken_row))
+    assert batch.status == ImportStatus.REJECTED
+    assert batch.error_count == 1
+    too_long = import_file(org, csv_bytes(ROWS), campaign="B", limits=Limits(max_rows=2))
+    assert too_long.status == ImportStatus.REJECTED
+    assert "2" in too_long.message
+    calls = []
+
+    def fail_on_the_third_chunk(*args: Any) -> RowBlock | None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("boom")
+        return feed_block(*args)
+
+    feed_block = Validator.feed_block
+    monkeypatch.setattr(Validator, "feed_block", fail_on_the_third_chunk)
+    failed = import_file(org, csv_bytes(ROWS), campaign="C")
+    assert failed.status == ImportStatus.FAILED
+    assert len(calls) == 3
+    with organisation_scope(org):
+        assert not Meter.objects.exists()
+        assert not Property.objects.exists()
+    assert threading.active_count() == threads
+    assert sys.getswitchinterval() == interval

@@ -152,6 +152,7 @@ class BulkWriter:
     _old_meter_numbers: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
+        self._pending: tuple[int, _Changes] = (0, _Changes())
         self.postgres = connection.vendor == "postgresql"
         self._now = timezone.now() if self.postgres else _sqlite_datetime(timezone.now())
         self._next_id: dict[str, int] = {}
@@ -232,12 +233,18 @@ class BulkWriter:
 
     # --- writing -------------------------------------------------------------
     def write(self, block: RowBlock) -> None:
-        """Decides per row what is new, changed or unchanged, then writes the chunk.
+        """Decides per row what is new, changed or unchanged, then writes the chunk."""
+        self.stage(block)
+        self.apply()
 
-        Rows with anything new go into the staging table in one statement; each table
-        then takes its new rows with one set-based ``INSERT … SELECT`` (the raw cells
-        become JSON in the database). Changes of known rows are queued as before.
+    def stage(self, block: RowBlock) -> None:
+        """Decides per row what is new, changed or unchanged; stages the rows with anything new.
+
+        Rows with anything new go into the staging table in one statement; :meth:`apply`
+        then lets each table take its new rows with one set-based ``INSERT … SELECT``
+        (the raw cells become JSON in the database) and writes the changes of known rows.
         """
+        self._pending = (0, _Changes())
         n = len(block)
         if not n:
             return
@@ -256,6 +263,12 @@ class BulkWriter:
         if staged is not None:
             stage_rows = compress(stage_rows, staged)
         self._stage(stage_rows, bool(tables))
+        self._pending = (tables, changes)
+
+    def apply(self) -> None:
+        """Writes what :meth:`stage` found: mostly SQL, little Python."""
+        tables, changes = self._pending
+        self._pending = (0, _Changes())
         if tables & NEW_PROPERTY:
             self._insert_from_stage(Property, NEW_PROPERTY)
         if changes.properties:
