@@ -183,11 +183,16 @@ class BulkWriter:
             if table not in self._sequences:
                 cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
                 self._sequences[table] = cursor.fetchone()[0]
+            # the ids come back as ranges of consecutive numbers (usually one), not one row each
             cursor.execute(
-                "SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
+                "WITH ids AS (SELECT nextval(%s::regclass) AS id FROM generate_series(1, %s)) "
+                "SELECT min(id), max(id) FROM "
+                "(SELECT id, id - row_number() OVER (ORDER BY id) AS run FROM ids) AS runs "
+                "GROUP BY run ORDER BY 1",
                 [self._sequences[table], needed - len(block)],
             )
-            block.extend(row[0] for row in cursor.fetchall())
+            for first, last in cursor.fetchall():
+                block.extend(range(first, last + 1))
         return block
 
     def _used_ids(self, model: type[models.Model], used: int) -> None:
