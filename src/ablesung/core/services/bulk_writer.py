@@ -534,7 +534,9 @@ class BulkWriter:
 
     def _stage(self, rows: Iterator[tuple[Any, ...]], any_rows: bool) -> None:
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {STAGE}")  # noqa: S608
+            # PostgreSQL: DELETE would leave the dead rows of every chunk for the following
+            # scans (no autovacuum on temporary tables); SQLite truncates on DELETE anyway
+            cursor.execute(f"TRUNCATE {STAGE}" if self.postgres else f"DELETE FROM {STAGE}")  # noqa: S608
         if not any_rows:
             return
         names = ", ".join(self._stage_columns)
