@@ -1,13 +1,17 @@
 """The lean write path of the meter-list import.
 
 Rows arrive in chunks, already validated column by column (:class:`RowBlock`).
-For each chunk one Python pass compares with what the organisation already has
-and decides per row: new property/meter/register/link, changed (UPDATE + audit
-entry, restore from the trash) or unchanged. Rows with anything new go into a
-temporary staging table in one statement (``executemany`` on SQLite, ``COPY`` on
-PostgreSQL); each table then takes its new rows with one set-based
-``INSERT … SELECT`` — the raw row becomes JSON inside the database. The staging
-table holds one chunk at a time, so memory does not grow with the file.
+:meth:`BulkWriter.stage` decides per chunk what is new, changed (UPDATE + audit
+entry, restore from the trash) or unchanged: row by row when the chunk touches
+anything the organisation had before, column by column when everything in it is
+new (the first import of a list: ids and flags without per-row Python). Rows with
+anything new go into a temporary staging table in one statement (``executemany``
+on SQLite, ``COPY`` on PostgreSQL) — only the keys, the raw cells and the values
+the database cannot take from the raw cells (see ``RowBlock.from_raw``).
+:meth:`BulkWriter.apply` then lets each table take its new rows with one
+set-based ``INSERT … SELECT`` (the raw row becomes JSON inside the database) and
+writes the changes. The staging table holds one chunk at a time, so memory does
+not grow with the file.
 """
 
 import csv

@@ -3,8 +3,10 @@
 The file is stored first (``do_upload_meter_list``), the clerk confirms the
 detected layout and the column mapping (``do_start_import``), and a background
 task runs ``run_import``: it streams the file, validates every row and writes
-in chunks inside ONE transaction. If any row is rejected, the transaction is
-rolled back and the batch lists every rejected row — nothing is imported.
+in chunks inside ONE transaction (a thread reads and validates the next chunk
+while the database writes the current one, see ``_ReadAhead``). If any row is
+rejected, the transaction is rolled back and the batch lists every rejected row —
+nothing is imported.
 """
 
 import datetime
@@ -544,6 +546,10 @@ def _validated_chunks(
         yield seen, validate()
 
 
+_switch_lock = threading.Lock()
+_switch_users: list[float] = []  # the interval before the first import, then one entry per import
+
+
 class _ReadAhead[T]:
     """Computes the next item of ``source`` in a thread while the caller works on this one.
 
@@ -566,9 +572,13 @@ class _ReadAhead[T]:
 
     def __enter__(self) -> "_ReadAhead[T]":
         # When a statement ends, the caller waits for the GIL until the thread yields it;
-        # a shorter switch interval (default 5 ms) keeps that wait short.
-        self._interval = sys.getswitchinterval()
-        sys.setswitchinterval(SWITCH_INTERVAL)
+        # a shorter switch interval (default 5 ms) keeps that wait short. Process-wide,
+        # so the first of several concurrent imports sets it and the last restores it.
+        with _switch_lock:
+            if not _switch_users:
+                _switch_users.append(sys.getswitchinterval())
+                sys.setswitchinterval(SWITCH_INTERVAL)
+            _switch_users.append(0.0)
         self._thread.start()
         return self
 
@@ -576,7 +586,10 @@ class _ReadAhead[T]:
         self._stop = True
         self._go.release()
         self._thread.join()
-        sys.setswitchinterval(self._interval)
+        with _switch_lock:
+            _switch_users.pop()
+            if len(_switch_users) == 1:
+                sys.setswitchinterval(_switch_users.pop())
 
     def _run(self) -> None:
         while True:
