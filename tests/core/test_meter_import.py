@@ -345,6 +345,7 @@ def test_column_wise_writer_matches_the_row_by_row_writer(
     from ablesung.core.services import bulk_writer, meter_import
 
     monkeypatch.setattr(meter_import, "CHUNK", 3)
+    monkeypatch.setattr(bulk_writer, "ID_PREFETCH", 1)  # PostgreSQL: ids fetched ahead
     results = []
     for slug, column_wise in (("a", True), ("b", False)):
         if not column_wise:
@@ -408,3 +409,28 @@ def test_errors_found_while_reading_ahead_reject_everything(
         assert not Property.objects.exists()
     assert threading.active_count() == threads
     assert sys.getswitchinterval() == interval
+
+
+@pytest.mark.django_db
+def test_a_failing_insert_fails_the_whole_import(
+    org: Organisation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the inserts of a chunk run while the next chunk is prepared; their
+    error still fails the import and rolls back everything."""
+    from ablesung.core.services import bulk_writer, meter_import
+
+    monkeypatch.setattr(meter_import, "CHUNK", 1)
+    insert_sql = bulk_writer.BulkWriter._insert_sql
+
+    def broken(self: bulk_writer.BulkWriter, model: Any, bit: int) -> tuple[str, list[Any]]:
+        sql, params = insert_sql(self, model, bit)
+        if model is CampaignMeter and self.counts.rows == 2:
+            return sql.replace("SELECT", "SELECT 1 / 0,", 1), params  # too many columns
+        return sql, params
+
+    monkeypatch.setattr(bulk_writer.BulkWriter, "_insert_sql", broken)
+    batch = import_file(org, csv_bytes(ROWS))
+    assert batch.status == ImportStatus.FAILED
+    with organisation_scope(org):
+        assert not Property.objects.exists()
+        assert not CampaignMeter.objects.exists()

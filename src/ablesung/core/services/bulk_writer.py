@@ -17,6 +17,7 @@ not grow with the file.
 import csv
 import io
 import json
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -108,7 +109,8 @@ _FROM_RAW = {
         "dmy": "to_date({}, 'DD.MM.YYYY')",
     },
 }
-SQLITE_JSON_ARGS = 100  # json_array() takes at most 127 arguments on older SQLite builds
+SQLITE_JSON_ARGS = 100
+ID_PREFETCH = 1000  # PostgreSQL: from this many ids per chunk on, fetch more ahead  # json_array() takes at most 127 arguments on older SQLite builds
 
 
 @dataclass
@@ -157,6 +159,8 @@ class BulkWriter:
 
     def __post_init__(self) -> None:
         self._pending: tuple[int, _Changes] = (0, _Changes())
+        self._background: threading.Thread | None = None
+        self._background_error: BaseException | None = None
         self.postgres = connection.vendor == "postgresql"
         self._now = timezone.now() if self.postgres else _sqlite_datetime(timezone.now())
         self._next_id: dict[str, int] = {}
@@ -175,6 +179,7 @@ class BulkWriter:
         block = self._id_blocks.setdefault(table, [])
         if len(block) >= needed:
             return block
+        self._wait()
         with connection.cursor() as cursor:
             if not self.postgres:
                 if table not in self._next_id:
@@ -187,13 +192,18 @@ class BulkWriter:
             if table not in self._sequences:
                 cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
                 self._sequences[table] = cursor.fetchone()[0]
+            missing = needed - len(block)
+            if needed >= ID_PREFETCH:
+                # two chunks ahead, so that the next chunks' Python need not wait for the
+                # database still inserting this one (see apply); unused ids stay a gap
+                missing += 2 * needed
             # the ids come back as ranges of consecutive numbers (usually one), not one row each
             cursor.execute(
                 "WITH ids AS (SELECT nextval(%s::regclass) AS id FROM generate_series(1, %s)) "
                 "SELECT min(id), max(id) FROM "
                 "(SELECT id, id - row_number() OVER (ORDER BY id) AS run FROM ids) AS runs "
                 "GROUP BY run ORDER BY 1",
-                [self._sequences[table], needed - len(block)],
+                [self._sequences[table], missing],
             )
             for first, last in cursor.fetchall():
                 block.extend(range(first, last + 1))
@@ -275,25 +285,69 @@ class BulkWriter:
         self._pending = (tables, changes)
 
     def apply(self) -> None:
-        """Writes what :meth:`stage` found: mostly SQL, little Python."""
+        """Writes what :meth:`stage` found: mostly SQL, little Python.
+
+        On PostgreSQL a chunk with new rows only is inserted by a helper thread on the
+        same connection (same transaction; psycopg serialises its use), so that the
+        next chunk's Python runs while the server checks keys and fills indexes. The
+        next use of the database waits for it (:meth:`_wait`) and raises its error.
+        """
         tables, changes = self._pending
         self._pending = (0, _Changes())
-        if tables & NEW_PROPERTY:
-            self._insert_from_stage(Property, NEW_PROPERTY)
-        if changes.properties:
-            self._update(Property, PROPERTY_FIELDS, changes.properties)
-            self._audit("property.updated", "property", changes.property_audits)
-        if tables & NEW_METER:
-            self._insert_from_stage(Meter, NEW_METER)
-        if changes.meters:
-            self._update(Meter, METER_FIELDS, changes.meters)
-            self._audit("meter.updated", "meter", changes.meter_audits)
-        if tables & NEW_REGISTER:
-            self._insert_from_stage(Register, NEW_REGISTER)
-        if tables & NEW_LINK:
-            self._insert_from_stage(CampaignMeter, NEW_LINK)
-        if changes.links:
-            self._update(CampaignMeter, LINK_FIELDS, changes.links, json_field="raw_row")
+        inserts = [
+            (bit, self._insert_sql(model, bit))
+            for model, bit in (
+                (Property, NEW_PROPERTY),
+                (Meter, NEW_METER),
+                (Register, NEW_REGISTER),
+                (CampaignMeter, NEW_LINK),
+            )
+            if tables & bit
+        ]
+        if self.postgres and not (changes.properties or changes.meters or changes.links):
+            self._execute_later([statement for _bit, statement in inserts])
+            return
+        statements = dict(inserts)
+        with connection.cursor() as cursor:
+            if NEW_PROPERTY in statements:
+                cursor.execute(*statements[NEW_PROPERTY])
+            if changes.properties:
+                self._update(Property, PROPERTY_FIELDS, changes.properties)
+                self._audit("property.updated", "property", changes.property_audits)
+            if NEW_METER in statements:
+                cursor.execute(*statements[NEW_METER])
+            if changes.meters:
+                self._update(Meter, METER_FIELDS, changes.meters)
+                self._audit("meter.updated", "meter", changes.meter_audits)
+            for bit in (NEW_REGISTER, NEW_LINK):
+                if bit in statements:
+                    cursor.execute(*statements[bit])
+            if changes.links:
+                self._update(CampaignMeter, LINK_FIELDS, changes.links, json_field="raw_row")
+
+    def _execute_later(self, statements: list[tuple[str, list[Any]]]) -> None:
+        self._wait()
+        raw = connection.connection  # the psycopg connection: same transaction
+
+        def run() -> None:
+            try:
+                with raw.cursor() as cursor:
+                    for sql, params in statements:
+                        cursor.execute(sql, params)
+            except BaseException as exc:  # raised again by _wait
+                self._background_error = exc
+
+        self._background = threading.Thread(target=run, name="import-insert", daemon=True)
+        self._background.start()
+
+    def _wait(self) -> None:
+        """Waits for the statements :meth:`apply` left running; raises their error."""
+        if self._background is not None:
+            self._background.join()
+            self._background = None
+        if self._background_error is not None:
+            error, self._background_error = self._background_error, None
+            raise error
 
     def _all_new(self, block: RowBlock) -> bool:
         """No row of the chunk touches what the organisation had before this import.
@@ -537,6 +591,10 @@ class BulkWriter:
             cursor.execute(f"CREATE TEMPORARY TABLE {STAGE} ({columns}){suffix}")
 
     def _stage(self, rows: Iterator[tuple[Any, ...]], any_rows: bool) -> None:
+        buffer = io.StringIO()
+        if self.postgres and any_rows:
+            csv.writer(buffer, lineterminator="\n").writerows(rows)
+        self._wait()  # the previous chunk's inserts still read the staging table
         with connection.cursor() as cursor:
             # PostgreSQL: DELETE would leave the dead rows of every chunk for the following
             # scans (no autovacuum on temporary tables); SQLite truncates on DELETE anyway
@@ -545,8 +603,6 @@ class BulkWriter:
             return
         names = ", ".join(self._stage_columns)
         if self.postgres:
-            buffer = io.StringIO()
-            csv.writer(buffer, lineterminator="\n").writerows(rows)
             raw = connection.connection.cursor()  # same connection, same transaction
             # text columns: an empty field is "", never NULL (nothing staged is NULL)
             with raw.copy(
@@ -561,7 +617,8 @@ class BulkWriter:
             rows,
         )
 
-    def _insert_from_stage(self, model: type[models.Model], bit: int) -> None:
+    def _insert_sql(self, model: type[models.Model], bit: int) -> tuple[str, list[Any]]:
+        """The ``INSERT … SELECT`` that gives ``model`` its new rows from the staging table."""
         org, now = self.organisation_id, self._now
         fields: tuple[tuple[str, str], ...]  # (column of the table, its value: SQL or field)
         if model is Property:
@@ -607,12 +664,11 @@ class BulkWriter:
                 select.append(value)
                 if value == "%s":
                     params.append(self.campaign_id)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {_table(model)} ({_cols(columns)}) "  # noqa: S608
-                f"SELECT {', '.join(select)} FROM {STAGE} WHERE (new & {bit}) <> 0",
-                params,
-            )
+        return (
+            f"INSERT INTO {_table(model)} ({_cols(columns)}) "  # noqa: S608
+            f"SELECT {', '.join(select)} FROM {STAGE} WHERE (new & {bit}) <> 0",
+            params,
+        )
 
     def _raw_json_sql(self) -> str:
         if not self._raw_in_columns:
@@ -623,6 +679,7 @@ class BulkWriter:
     def _insert(
         self, model: type[models.Model], columns: Sequence[str], rows: list[tuple[Any, ...]]
     ) -> None:
+        self._wait()
         if self.postgres:
             raw = connection.connection.cursor()  # same connection, same transaction
             with raw.copy(f"COPY {_table(model)} ({_cols(columns)}) FROM STDIN") as copy:
@@ -638,7 +695,9 @@ class BulkWriter:
         )
 
     def finish(self) -> None:
-        """Drops the staging table (PostgreSQL drops it at commit anyway)."""
+        """Waits for the last inserts; drops the staging table (PostgreSQL drops it at
+        commit anyway)."""
+        self._wait()
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
 
@@ -654,6 +713,7 @@ class BulkWriter:
             cast = "::jsonb" if self.postgres and name == json_field else ""
             return f"{connection.ops.quote_name(name)} = %s{cast}"
 
+        self._wait()
         sets = ", ".join(mark(name) for name in columns)
         deleted = ", deleted_at = NULL" if model in (Property, Meter) else ""
         with connection.cursor() as cursor:
