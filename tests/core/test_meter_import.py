@@ -2,6 +2,7 @@
 
 import datetime
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -29,7 +30,7 @@ from ablesung.core.services.meter_import import (
     run_import,
 )
 from ablesung.core.services.trash import do_delete_record
-from ablesung.formats import FINANZ_PLUS_STANDARD, Limits
+from ablesung.formats import FINANZ_PLUS_STANDARD, Limits, RowBlock, Validator
 
 HEADER = (
     "Objektnummer;Kassenzeichen;Name;Vorname;Straße;Hausnummer;PLZ;Ort;Zählernummer;"
@@ -234,3 +235,202 @@ def test_concurrent_imports_into_one_campaign_never_interleave(org: Organisation
     created = [r.counts.get("meters_created", 0) for r in results.values()]
     assert sorted(created)[-1] == 1
     assert sum(created) == 1
+
+
+TARIFF_HEADER = (
+    "Objektnummer;Kassenzeichen;Name;Vorname;Straße;Hausnummer;PLZ;Ort;Zählernummer;"
+    "Zählerart;Stellen;Zählwerk;E-Mail;Ablesedatum alt;Zählerstand alt;Vorjahresverbrauch"
+)
+TARIFF_2026 = [
+    "1-001;K-1;Weiß;Monika;Gartenstraße;138;09111;Musterstadt;S-1;Strom;6;HT;a@x.de;16.01.2026;100;28",
+    "1-001;K-1;Weiß;Monika;Gartenstraße;138;09111;Musterstadt;S-1;Strom;6;NT;a@x.de;16.01.2026;50;18",
+    "1-002;K-2;Öztürk;;Ringstraße;2b;09113;Musterstadt;W-1;;5;;;19.12.2025;75173;66",
+    "1-002;K-2;Öztürk;;Ringstraße;2b;09113;Musterstadt;W-2;GWZ;4;;;19.12.2025;12;6",
+]
+TARIFF_2027 = [
+    # chunk 1 (three rows): a known register, a new property, an address change
+    "1-001;K-1;Weiß;Monika;Gartenstraße;138;09111;Musterstadt;S-1;Strom;6;HT;a@x.de;16.10.2026;180;80",
+    " 1-003 ;K-3;Groß;Jörg;Am Mühlbach;7;09112;Musterstadt;W-3;;5;;;02.01.2026;1;1",
+    "1-002;K-2;Öztürk;;Ringstraße;4;09113;Musterstadt;W-1;;5;;;19.10.2026;75200;27",
+    # chunk 2: the known meter's other register, then only new meters
+    "1-001;K-1;Weiß;Monika;Gartenstraße;138;09111;Musterstadt;S-1;Strom;6;NT;a@x.de;16.10.2026;60;10",
+    "1-004;K-4;Köhler;Anna;Lindenallee;1;09111;Musterstadt;S-2;Strom;6;HT;;03.01.2026;5;5",
+    "1-004;K-4;Köhler;Anna;Lindenallee;1;09111;Musterstadt;S-3;Strom;6;;;03.01.2026;7;7",
+    # chunk 3: all new, including the second register of a meter created in chunk 2
+    "1-004;K-4;Köhler;Anna;Lindenallee;1;09111;Musterstadt;S-2;Strom;6;NT;;03.01.2026;3;3",
+    "1-005;K-5;Schäfer;René;Schulstraße;9;09111;Musterstadt;W-4;;5;;;04.01.2026;8;8",
+    "1-005;K-5;Schäfer;René;Schulstraße;9;09111;Musterstadt;W-5;GWZ;5;;;04.01.2026;9;9",
+    # chunk 4: a property created in chunk 3 gets one more meter
+    "1-005;K-5;Schäfer;René;Schulstraße;9;09111;Musterstadt;W-6;GWZ;5;;;04.01.2026;9;9",
+]
+
+
+def without_raw_columns(feed_block: Callable[..., RowBlock | None]) -> Callable[..., Any]:
+    """feed_block as if no value could be taken from the raw cells (all are staged)."""
+
+    def wrapped(*args: Any) -> RowBlock | None:
+        block = feed_block(*args)
+        if block is not None:
+            block.from_raw = {}
+        return block
+
+    return wrapped
+
+
+def tariff_csv(rows: list[str]) -> bytes:
+    return ("\r\n".join([TARIFF_HEADER, *rows]) + "\r\n").encode("cp1252")
+
+
+def snapshot(org: Organisation) -> dict[str, Any]:
+    """The organisation's imported data by natural keys (ids differ between organisations)."""
+    with organisation_scope(org):
+        properties = sorted(
+            Property.objects.values_list(
+                "object_number",
+                "customer_number",
+                "owner_last_name",
+                "owner_first_name",
+                "street",
+                "house_number",
+                "postal_code",
+                "city",
+                "email",
+                "deleted_at",
+            )
+        )
+        meters = sorted(
+            Meter.objects.values_list(
+                "number", "property__object_number", "kind", "digits", "decimals", "location_hint"
+            )
+        )
+        links = sorted(
+            (
+                link.campaign.name,
+                link.register.meter.number,
+                link.register.code,
+                str(link.previous_value),
+                link.previous_date,
+                str(link.previous_year_consumption),
+                link.raw_row,
+                link.row_number,
+            )
+            for link in CampaignMeter.objects.select_related("campaign", "register__meter")
+        )
+        orders = [
+            list(model.objects.order_by("id").values_list(key, flat=True))
+            for model, key in ((Property, "object_number"), (Meter, "number"))
+        ]
+    audits = sorted(
+        (entry.action, sorted(entry.data["changes"]))
+        for entry in AuditEntry.objects.filter(
+            organisation=org, action__in=("property.updated", "meter.updated")
+        )
+    )
+    return {
+        "properties": properties,
+        "meters": meters,
+        "links": links,
+        "orders": orders,
+        "audits": audits,
+    }
+
+
+@pytest.mark.django_db
+def test_column_wise_writer_matches_the_row_by_row_writer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Chunks where everything is new skip the row-by-row comparison; the result must be
+    the same, also when a chunk mixes known and new rows or a meter's registers are split
+    over chunks."""
+    from ablesung.core.services import bulk_writer, meter_import
+
+    monkeypatch.setattr(meter_import, "CHUNK", 3)
+    monkeypatch.setattr(bulk_writer, "ID_PREFETCH", 1)  # PostgreSQL: ids fetched ahead
+    results = []
+    for slug, column_wise in (("a", True), ("b", False)):
+        if not column_wise:
+            monkeypatch.setattr(bulk_writer.BulkWriter, "_all_new", lambda self, block: False)
+            monkeypatch.setattr(Validator, "feed_block", without_raw_columns(Validator.feed_block))
+        org = Organisation.objects.create(slug=slug, name=slug)
+        counts = []
+        for campaign, rows in (("Ablesung 2026", TARIFF_2026), ("Ablesung 2027", TARIFF_2027)):
+            batch = import_file(org, tariff_csv(rows), campaign=campaign)
+            assert batch.status == ImportStatus.SUCCEEDED, batch.message
+            counts.append(batch.counts)
+        again = import_file(org, tariff_csv(TARIFF_2027), campaign="Ablesung 2027")
+        assert again.status == ImportStatus.SUCCEEDED, again.message
+        counts.append(again.counts)
+        results.append((counts, snapshot(org)))
+    assert results[0] == results[1]
+    counts, data = results[0]
+    assert counts[1]["meters_created"] == 6
+    assert counts[1]["properties_updated"] == 1
+    assert counts[2]["meters_unchanged"] == 8
+    assert data["properties"][2][:2] == ("1-003", "K-3")  # stripped
+    assert data["orders"][1] == ["S-1", "W-1", "W-2", "W-3", "S-2", "S-3", "W-4", "W-5", "W-6"]
+    assert len(data["links"]) == 4 + 10
+
+
+@pytest.mark.django_db
+def test_errors_found_while_reading_ahead_reject_everything(
+    org: Organisation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next chunk is read and checked in a thread while this one is written: a bad
+    row or an unreadable line in a later chunk still rolls back the earlier chunks, and
+    the thread and the switch interval are gone afterwards."""
+    import sys
+
+    from ablesung.core.services import meter_import
+
+    monkeypatch.setattr(meter_import, "CHUNK", 1)
+    threads, interval = threading.active_count(), sys.getswitchinterval()
+    broken_row = [*ROWS, ROWS[0].replace("M-1", "M-9").replace("16.01.2026", "31.02.2025")]
+    batch = import_file(org, csv_bytes(broken_row))
+    assert batch.status == ImportStatus.REJECTED
+    assert batch.error_count == 1
+    too_long = import_file(org, csv_bytes(ROWS), campaign="B", limits=Limits(max_rows=2))
+    assert too_long.status == ImportStatus.REJECTED
+    assert "2" in too_long.message
+    calls = []
+
+    def fail_on_the_third_chunk(*args: Any) -> RowBlock | None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("boom")
+        return feed_block(*args)
+
+    feed_block = Validator.feed_block
+    monkeypatch.setattr(Validator, "feed_block", fail_on_the_third_chunk)
+    failed = import_file(org, csv_bytes(ROWS), campaign="C")
+    assert failed.status == ImportStatus.FAILED
+    assert len(calls) == 3
+    with organisation_scope(org):
+        assert not Meter.objects.exists()
+        assert not Property.objects.exists()
+    assert threading.active_count() == threads
+    assert sys.getswitchinterval() == interval
+
+
+@pytest.mark.django_db
+def test_a_failing_insert_fails_the_whole_import(
+    org: Organisation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the inserts of a chunk run while the next chunk is prepared; their
+    error still fails the import and rolls back everything."""
+    from ablesung.core.services import bulk_writer, meter_import
+
+    monkeypatch.setattr(meter_import, "CHUNK", 1)
+    insert_sql = bulk_writer.BulkWriter._insert_sql
+
+    def broken(self: bulk_writer.BulkWriter, model: Any, bit: int) -> tuple[str, list[Any]]:
+        sql, params = insert_sql(self, model, bit)
+        if model is CampaignMeter and self.counts.rows == 2:
+            return sql.replace("SELECT", "SELECT 1 / 0,", 1), params  # too many columns
+        return sql, params
+
+    monkeypatch.setattr(bulk_writer.BulkWriter, "_insert_sql", broken)
+    batch = import_file(org, csv_bytes(ROWS))
+    assert batch.status == ImportStatus.FAILED
+    with organisation_scope(org):
+        assert not Property.objects.exists()
+        assert not CampaignMeter.objects.exists()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime
 import operator
+import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from itertools import repeat
 
@@ -52,6 +53,7 @@ _CACHE_SIZE = 50_000
 _DIGITS = {str(n): n for n in range(MIN_DIGITS, MAX_DIGITS + 1)} | {
     f"0{n}": n for n in range(MIN_DIGITS, 10)
 }
+_LEADING_ZERO = re.compile("\x1f0[0-9]")
 _POW10 = [10**n for n in range(MAX_DIGITS + 1)]
 _KINDS_TEXT = ", ".join(METER_KIND_LABELS.values())
 
@@ -132,6 +134,12 @@ class RowBlock:
     decimals: Sequence[int]
     location_hint: Sequence[str]
     email: Sequence[str]
+    # field name → (column of ``raw``, how) when the field's values follow from that raw
+    # column in the whole chunk, so that a writer may derive them there instead of passing
+    # them again. How: "text" (the cells themselves, nothing was stripped), "int" and
+    # "number" (the cells are the canonical decimal text of the values), "dmy" (every cell
+    # is DD.MM.YYYY of its date). Set by :meth:`Validator.feed_block`.
+    from_raw: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.line)
@@ -139,7 +147,7 @@ class RowBlock:
     @classmethod
     def from_rows(cls, rows: Sequence[MeterRow]) -> RowBlock:
         columns = [[getattr(row, name) for row in rows] for name in _ROW_FIELDS]
-        return cls(*columns)
+        return cls(*columns)  # type: ignore[arg-type]  # the MeterRow fields, in order
 
     def rows(self) -> Iterator[MeterRow]:
         """The rows one by one."""
@@ -514,6 +522,7 @@ class Validator:
             return None  # no cell can be longer than its whole row
         cols = list(zip(*rows, strict=True))
         text: list[Sequence[str]] = []
+        from_raw: dict[str, tuple[int, str]] = {}
         for k, name in enumerate(_TEXT_FIELDS):
             i = self._text_idx[k]
             if i < 0:
@@ -524,23 +533,26 @@ class Validator:
             if (spec.required and "" in values) or max(map(len, values)) > spec.max_length:
                 return None
             text.append(values)
+            # str.strip returns the very same object when there was nothing to strip
+            if all(map(operator.is_, values, cols[i])):
+                from_raw[name] = (i, "text")
         if "email" in self.index:
             for email in set(text[_EMAIL]):
                 if email and ("@" not in email or " " in email or email.count("@") != 1):
                     return None
         kinds = self._column_kinds(cols, n)
         registers = self._column_registers(cols, n)
-        digits = self._column_digits(cols, n)
+        digits = self._column_digits(cols, n, from_raw)
         if kinds is None or registers is None or digits is None:
             return None
         decimals = self._column_decimals(cols, kinds)
-        dates = self._column_dates(cols)
+        dates = self._column_dates(cols, from_raw)
         if decimals is None or dates is None:
             return None
-        previous = self._column_numbers(cols, "previous_value", decimals)
+        previous = self._column_numbers(cols, "previous_value", decimals, from_raw)
         if previous is None or any(map(operator.ge, previous, map(_POW10.__getitem__, digits))):
             return None
-        consumption = self._column_numbers(cols, "previous_year_consumption", decimals)
+        consumption = self._column_numbers(cols, "previous_year_consumption", decimals, from_raw)
         if consumption is None or not self._block_cross_checks(
             lines, text, kinds, digits, registers
         ):
@@ -567,6 +579,7 @@ class Validator:
             decimals,
             text[9],  # location_hint
             text[_EMAIL],
+            from_raw,
         )
 
     def _column_kinds(self, cols: list[tuple[str, ...]], n: int) -> list[str] | None:
@@ -596,7 +609,9 @@ class Validator:
             known[raw] = register
         return list(map(known.__getitem__, column))
 
-    def _column_digits(self, cols: list[tuple[str, ...]], n: int) -> list[int] | None:
+    def _column_digits(
+        self, cols: list[tuple[str, ...]], n: int, from_raw: dict[str, tuple[int, str]]
+    ) -> list[int] | None:
         if self._i_digits < 0:
             return [DEFAULT_DIGITS] * n
         column = cols[self._i_digits]
@@ -609,6 +624,8 @@ class Validator:
                 known[raw] = _DIGITS[value]
             else:
                 return None
+        if all(str(value) == raw for raw, value in known.items()):
+            from_raw["digits"] = (self._i_digits, "int")
         return list(map(known.__getitem__, column))
 
     def _column_decimals(self, cols: list[tuple[str, ...]], kinds: list[str]) -> list[int] | None:
@@ -632,7 +649,9 @@ class Validator:
             for given, default in zip(map(known.__getitem__, column), by_kind, strict=True)
         ]
 
-    def _column_dates(self, cols: list[tuple[str, ...]]) -> list[datetime.date] | None:
+    def _column_dates(
+        self, cols: list[tuple[str, ...]], from_raw: dict[str, tuple[int, str]]
+    ) -> list[datetime.date] | None:
         column = cols[self._i_date]
         cache = self._date_cache
         known: dict[str, datetime.date] = {}
@@ -645,13 +664,21 @@ class Validator:
             if day is None or day > self.today:
                 return None
             known[raw] = day
+        if all(f"{raw[6:]}-{raw[3:5]}-{raw[:2]}" == day.isoformat() for raw, day in known.items()):
+            from_raw["previous_date"] = (self._i_date, "dmy")
         return list(map(known.__getitem__, column))
 
     def _column_numbers(
-        self, cols: list[tuple[str, ...]], name: str, decimals: list[int]
+        self,
+        cols: list[tuple[str, ...]],
+        name: str,
+        decimals: list[int],
+        from_raw: dict[str, tuple[int, str]],
     ) -> list[Decimal] | None:
         column = cols[self.index[name]]
         if "".join(column).isascii() and all(map(str.isdigit, column)):
+            if not _LEADING_ZERO.search("\x1f" + "\x1f".join(column)):
+                from_raw[name] = (self.index[name], "number")  # str(Decimal(cell)) == cell
             return list(map(Decimal, column))  # whole numbers fit any number of decimals
         values: list[Decimal] = []
         for raw, places_allowed in zip(column, decimals, strict=True):

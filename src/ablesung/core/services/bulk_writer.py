@@ -1,18 +1,23 @@
 """The lean write path of the meter-list import.
 
 Rows arrive in chunks, already validated column by column (:class:`RowBlock`).
-For each chunk one Python pass compares with what the organisation already has
-and decides per row: new property/meter/register/link, changed (UPDATE + audit
-entry, restore from the trash) or unchanged. Rows with anything new go into a
-temporary staging table in one statement (``executemany`` on SQLite, ``COPY`` on
-PostgreSQL); each table then takes its new rows with one set-based
-``INSERT … SELECT`` — the raw row becomes JSON inside the database. The staging
-table holds one chunk at a time, so memory does not grow with the file.
+:meth:`BulkWriter.stage` decides per chunk what is new, changed (UPDATE + audit
+entry, restore from the trash) or unchanged: row by row when the chunk touches
+anything the organisation had before, column by column when everything in it is
+new (the first import of a list: ids and flags without per-row Python). Rows with
+anything new go into a temporary staging table in one statement (``executemany``
+on SQLite, ``COPY`` on PostgreSQL) — only the keys, the raw cells and the values
+the database cannot take from the raw cells (see ``RowBlock.from_raw``).
+:meth:`BulkWriter.apply` then lets each table take its new rows with one
+set-based ``INSERT … SELECT`` (the raw row becomes JSON inside the database) and
+writes the changes. The staging table holds one chunk at a time, so memory does
+not grow with the file.
 """
 
 import csv
 import io
 import json
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -51,30 +56,30 @@ LINK_FIELDS = (
     "row_number",
 )
 STAGE = "ablesung_import_stage"
-_STAGE_NAMES = (
-    "line",
-    "new_property",
-    "property_id",
-    "new_meter",
-    "meter_id",
-    "new_register",
-    "register_id",
-    "new_link",
-    "object_number",
-    *PROPERTY_FIELDS,
-    "email",
-    "meter_number",
-    "kind",
-    "digits",
-    "decimals",
-    "location_hint",
-    "register_code",
-    "previous_value",
-    "previous_date",
-    "previous_year_consumption",
+# bits of the staged column "new": which tables take the staged row
+NEW_PROPERTY, NEW_METER, NEW_REGISTER, NEW_LINK = 1, 2, 4, 8
+_STAGE_KEYS = ("line", "new", "property_id", "meter_id", "register_id")
+# the staged values of a row: stage column → RowBlock attribute
+_STAGE_DATA = (
+    ("object_number", "object_number"),
+    *((name, name) for name in PROPERTY_FIELDS),
+    ("email", "email"),
+    ("meter_number", "meter_number"),
+    ("kind", "meter_kind"),
+    ("digits", "digits"),
+    ("decimals", "decimals"),
+    ("location_hint", "location_hint"),
+    ("register_code", "register_code"),
+    ("previous_value", "previous_value"),
+    ("previous_date", "previous_date"),
+    ("previous_year_consumption", "previous_year_consumption"),
 )
+# a chunk where all rows share one value of these passes it as a parameter instead
+_CONSTANT_OK = frozenset(("email", "kind", "digits", "decimals", "location_hint", "register_code"))
+_STAGE_NAMES = (*_STAGE_KEYS, *(name for name, _attr in _STAGE_DATA))
 _PG_TYPES = {
     "line": "integer",
+    "new": "smallint",
     "property_id": "bigint",
     "meter_id": "bigint",
     "register_id": "bigint",
@@ -86,12 +91,26 @@ _PG_TYPES = {
 }
 STAGE_TYPES = {
     False: tuple(_STAGE_NAMES),  # SQLite: no declared type, values stay as bound
-    True: tuple(
-        f"{name} {_PG_TYPES.get(name, 'smallint' if name.startswith('new_') else 'text')}"
-        for name in _STAGE_NAMES
-    ),
+    True: tuple(f"{name} {_PG_TYPES.get(name, 'text')}" for name in _STAGE_NAMES),
 }
-SQLITE_JSON_ARGS = 100  # json_array() takes at most 127 arguments on older SQLite builds
+# SQL for a value derived from its raw column (see RowBlock.from_raw). SQLite stores
+# the decimal text into an INTEGER/NUMERIC column as the number, like the value itself.
+_FROM_RAW = {
+    False: {
+        "text": "{}",
+        "int": "{}",
+        "number": "{}",
+        "dmy": "substr({0}, 7, 4) || '-' || substr({0}, 4, 2) || '-' || substr({0}, 1, 2)",
+    },
+    True: {
+        "text": "{}",
+        "int": "{}::integer",
+        "number": "{}::numeric",
+        "dmy": "to_date({}, 'DD.MM.YYYY')",
+    },
+}
+SQLITE_JSON_ARGS = 100
+ID_PREFETCH = 1000  # PostgreSQL: from this many ids per chunk on, fetch more ahead  # json_array() takes at most 127 arguments on older SQLite builds
 
 
 @dataclass
@@ -135,8 +154,13 @@ class BulkWriter:
     _width: int = 0
     _raw_in_columns: bool = True
     _stage_columns: list[str] = field(default_factory=list)
+    _expressions: dict[str, tuple[str, list[Any]]] = field(default_factory=dict)
+    _old_meter_numbers: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
+        self._pending: tuple[int, _Changes] = (0, _Changes())
+        self._background: threading.Thread | None = None
+        self._background_error: BaseException | None = None
         self.postgres = connection.vendor == "postgresql"
         self._now = timezone.now() if self.postgres else _sqlite_datetime(timezone.now())
         self._next_id: dict[str, int] = {}
@@ -155,6 +179,7 @@ class BulkWriter:
         block = self._id_blocks.setdefault(table, [])
         if len(block) >= needed:
             return block
+        self._wait()
         with connection.cursor() as cursor:
             if not self.postgres:
                 if table not in self._next_id:
@@ -167,11 +192,21 @@ class BulkWriter:
             if table not in self._sequences:
                 cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
                 self._sequences[table] = cursor.fetchone()[0]
+            missing = needed - len(block)
+            if needed >= ID_PREFETCH:
+                # two chunks ahead, so that the next chunks' Python need not wait for the
+                # database still inserting this one (see apply); unused ids stay a gap
+                missing += 2 * needed
+            # the ids come back as ranges of consecutive numbers (usually one), not one row each
             cursor.execute(
-                "SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
-                [self._sequences[table], needed - len(block)],
+                "WITH ids AS (SELECT nextval(%s::regclass) AS id FROM generate_series(1, %s)) "
+                "SELECT min(id), max(id) FROM "
+                "(SELECT id, id - row_number() OVER (ORDER BY id) AS run FROM ids) AS runs "
+                "GROUP BY run ORDER BY 1",
+                [self._sequences[table], missing],
             )
-            block.extend(row[0] for row in cursor.fetchall())
+            for first, last in cursor.fetchall():
+                block.extend(range(first, last + 1))
         return block
 
     def _used_ids(self, model: type[models.Model], used: int) -> None:
@@ -217,19 +252,157 @@ class BulkWriter:
 
     # --- writing -------------------------------------------------------------
     def write(self, block: RowBlock) -> None:
-        """One Python pass over the chunk decides what is new, changed or unchanged.
+        """Decides per row what is new, changed or unchanged, then writes the chunk."""
+        self.stage(block)
+        self.apply()
 
-        Rows with anything new go into the staging table in one statement; each table
-        then takes its new rows with one set-based ``INSERT … SELECT`` (the raw cells
-        become JSON in the database). Changes of known rows are queued as before.
+    def stage(self, block: RowBlock) -> None:
+        """Decides per row what is new, changed or unchanged; stages the rows with anything new.
+
+        Rows with anything new go into the staging table in one statement; :meth:`apply`
+        then lets each table take its new rows with one set-based ``INSERT … SELECT``
+        (the raw cells become JSON in the database) and writes the changes of known rows.
         """
+        self._pending = (0, _Changes())
         n = len(block)
         if not n:
             return
         if not self._width:
             self._create_stage(len(block.raw[0]))
+        self.counts.rows += n
+        if self._all_new(block):
+            keys, tables = self._keys_of_new_rows(block)
+            staged: list[bool] | None = None
+            changes = _Changes()
+        else:
+            keys, tables, staged, changes = self._keys_row_by_row(block)
+        stage_rows: Iterator[tuple[Any, ...]] = zip(
+            block.line, *keys, *self._stage_values(block), strict=True
+        )
+        if staged is not None:
+            stage_rows = compress(stage_rows, staged)
+        self._stage(stage_rows, bool(tables))
+        self._pending = (tables, changes)
+
+    def apply(self) -> None:
+        """Writes what :meth:`stage` found: mostly SQL, little Python.
+
+        On PostgreSQL a chunk with new rows only is inserted by a helper thread on the
+        same connection (same transaction; psycopg serialises its use), so that the
+        next chunk's Python runs while the server checks keys and fills indexes. The
+        next use of the database waits for it (:meth:`_wait`) and raises its error.
+        """
+        tables, changes = self._pending
+        self._pending = (0, _Changes())
+        inserts = [
+            (bit, self._insert_sql(model, bit))
+            for model, bit in (
+                (Property, NEW_PROPERTY),
+                (Meter, NEW_METER),
+                (Register, NEW_REGISTER),
+                (CampaignMeter, NEW_LINK),
+            )
+            if tables & bit
+        ]
+        if self.postgres and not (changes.properties or changes.meters or changes.links):
+            self._execute_later([statement for _bit, statement in inserts])
+            return
+        statements = dict(inserts)
+        with connection.cursor() as cursor:
+            if NEW_PROPERTY in statements:
+                cursor.execute(*statements[NEW_PROPERTY])
+            if changes.properties:
+                self._update(Property, PROPERTY_FIELDS, changes.properties)
+                self._audit("property.updated", "property", changes.property_audits)
+            if NEW_METER in statements:
+                cursor.execute(*statements[NEW_METER])
+            if changes.meters:
+                self._update(Meter, METER_FIELDS, changes.meters)
+                self._audit("meter.updated", "meter", changes.meter_audits)
+            for bit in (NEW_REGISTER, NEW_LINK):
+                if bit in statements:
+                    cursor.execute(*statements[bit])
+            if changes.links:
+                self._update(CampaignMeter, LINK_FIELDS, changes.links, json_field="raw_row")
+
+    def _execute_later(self, statements: list[tuple[str, list[Any]]]) -> None:
+        self._wait()
+        raw = connection.connection  # the psycopg connection: same transaction
+
+        def run() -> None:
+            try:
+                with raw.cursor() as cursor:
+                    for sql, params in statements:
+                        cursor.execute(sql, params)
+            except BaseException as exc:  # raised again by _wait
+                self._background_error = exc
+
+        self._background = threading.Thread(target=run, name="import-insert", daemon=True)
+        self._background.start()
+
+    def _wait(self) -> None:
+        """Waits for the statements :meth:`apply` left running; raises their error."""
+        if self._background is not None:
+            self._background.join()
+            self._background = None
+        if self._background_error is not None:
+            error, self._background_error = self._background_error, None
+            raise error
+
+    def _all_new(self, block: RowBlock) -> bool:
+        """No row of the chunk touches what the organisation had before this import.
+
+        Then every property and meter is either new or created earlier in this import
+        (nothing to compare), and every register and campaign link is new: a meter of
+        this import has no registers yet, and the validator lets each (meter, register)
+        pair occur only once in the file.
+        """
+        numbers = block.meter_number
+        return (
+            self._properties.keys().isdisjoint(block.object_number)
+            and self._meters.keys().isdisjoint(numbers)
+            and self._old_meter_numbers.isdisjoint(numbers)
+        )
+
+    def _keys_of_new_rows(self, block: RowBlock) -> tuple[list[list[int]], int]:
+        """Flags and ids of a chunk where everything is new, column by column; and
+        which tables take rows (the flags of all rows or-ed)."""
+        n = len(block)
         counts = self.counts
-        counts.rows += n
+        tables = NEW_REGISTER | NEW_LINK
+        new = [tables] * n
+        id_columns: list[list[int]] = []
+        for model, values, ids_of, bit in (
+            (Property, block.object_number, self._property_ids, NEW_PROPERTY),
+            (Meter, block.meter_number, self._meter_ids, NEW_METER),
+        ):
+            # the first row of each key not seen before creates it
+            first_row = dict(zip(reversed(values), range(n - 1, -1, -1), strict=True))
+            # ids ascending in file order (fromkeys keeps the order of first appearance)
+            created = [key for key in dict.fromkeys(values) if key not in ids_of]
+            ids_of.update(zip(created, self._new_ids(model, len(created)), strict=False))
+            self._used_ids(model, len(created))
+            for i in map(first_row.__getitem__, created):
+                new[i] |= bit
+            if created:
+                tables |= bit
+            if model is Property:
+                counts.properties_created += len(created)
+            else:
+                counts.meters_created += len(created)
+            id_columns.append(list(map(ids_of.__getitem__, values)))
+        # Registers of this import's meters are not remembered: no later row can ask
+        # for the same (meter, register) pair again.
+        register_ids = self._new_ids(Register, n)[:n]
+        self._used_ids(Register, n)
+        return [new, *id_columns, register_ids], tables
+
+    def _keys_row_by_row(
+        self, block: RowBlock
+    ) -> tuple[list[list[int]], int, list[bool], "_Changes"]:
+        """Flags and ids row by row, comparing with what the organisation already has."""
+        n = len(block)
+        counts = self.counts
         properties, meters, registers, links = (
             self._properties,
             self._meters,
@@ -249,36 +422,33 @@ class BulkWriter:
         new_register = iter(self._new_ids(Register, n))
         created = (counts.properties_created, counts.meters_created)
         registers_created = 0
+        new_col: list[int] = []
         property_col: list[int] = []
         meter_col: list[int] = []
         register_col: list[int] = []
-        new_properties: list[int] = []
-        new_meters: list[int] = []
-        new_registers: list[int] = []
-        new_links: list[int] = []
-        staged: list[bool] = []
-        property_updates: list[tuple[Any, ...]] = []
-        property_audits: list[tuple[int, dict[str, Any]]] = []
-        meter_updates: list[tuple[Any, ...]] = []
-        meter_audits: list[tuple[int, dict[str, Any]]] = []
-        link_updates: list[tuple[Any, ...]] = []
+        changes = _Changes()
+        tables = 0
         for i, (number, meter_number, code) in enumerate(
             zip(block.object_number, block.meter_number, block.register_code, strict=True)
         ):
+            new = 0
             # property: the first row of an object number decides (the validator checked the rest)
-            is_new_property = 0
             property_id = property_ids.get(number)
             if property_id is None:
                 existing = properties.pop(number, None)
                 if existing is None:
                     property_id = next(new_property)
-                    is_new_property = 1
+                    new = NEW_PROPERTY
                     counts.properties_created += 1
                 else:
                     property_id = existing[0]
                     values = _property_values(block, i)
                     if _queue_update(
-                        existing, values, PROPERTY_FIELDS, property_updates, property_audits
+                        existing,
+                        values,
+                        PROPERTY_FIELDS,
+                        changes.properties,
+                        changes.property_audits,
                     ):
                         counts.properties_updated += 1
                         counts.restored += existing[1]
@@ -286,15 +456,15 @@ class BulkWriter:
                         counts.properties_unchanged += 1
                 property_ids[number] = property_id
             # meter
-            is_new_meter = 0
             meter_id = meter_ids.get(meter_number)
             if meter_id is None:
                 existing = meters.pop(meter_number, None)
                 if existing is None:
                     meter_id = next(new_meter)
-                    is_new_meter = 1
+                    new |= NEW_METER
                     counts.meters_created += 1
                 else:
+                    self._old_meter_numbers.add(meter_number)
                     meter_id = existing[0]
                     meter_values = (
                         property_id,
@@ -304,7 +474,7 @@ class BulkWriter:
                         block.location_hint[i],
                     )
                     if _queue_update(
-                        existing, meter_values, METER_FIELDS, meter_updates, meter_audits
+                        existing, meter_values, METER_FIELDS, changes.meters, changes.meter_audits
                     ):
                         counts.meters_updated += 1
                         counts.restored += existing[1]
@@ -312,68 +482,33 @@ class BulkWriter:
                         counts.meters_unchanged += 1
                 meter_ids[meter_number] = meter_id
             # register
-            is_new_register = 0
             key = (meter_id, code)
             register_id = registers.get(key)
             if register_id is None:
                 register_id = registers[key] = next(new_register)
-                is_new_register = 1
+                new |= NEW_REGISTER
                 registers_created += 1
             # the campaign's link with the billing snapshot and the raw row
-            is_new_link = 0
             existing_link = links.pop(register_id, None)
             if existing_link is None:
-                is_new_link = 1
+                new |= NEW_LINK
             elif existing_link[1] != _fingerprint(
                 block.previous_value[i],
                 block.previous_date[i],
                 block.previous_year_consumption[i],
                 block.raw[i],
             ):
-                link_updates.append((*self._link_values(block, i), existing_link[0]))
+                changes.links.append((*self._link_values(block, i), existing_link[0]))
+            tables |= new
+            new_col.append(new)
             property_col.append(property_id)
             meter_col.append(meter_id)
             register_col.append(register_id)
-            new_properties.append(is_new_property)
-            new_meters.append(is_new_meter)
-            new_registers.append(is_new_register)
-            new_links.append(is_new_link)
-            staged.append(bool(is_new_property or is_new_meter or is_new_register or is_new_link))
         self._used_ids(Property, counts.properties_created - created[0])
         self._used_ids(Meter, counts.meters_created - created[1])
         self._used_ids(Register, registers_created)
-        stage_rows = compress(
-            zip(
-                block.line,
-                new_properties,
-                property_col,
-                new_meters,
-                meter_col,
-                new_registers,
-                register_col,
-                new_links,
-                *self._stage_values(block),
-                strict=True,
-            ),
-            staged,
-        )
-        self._stage(stage_rows, any(staged))
-        if any(new_properties):
-            self._insert_from_stage(Property, "new_property")
-        if property_updates:
-            self._update(Property, PROPERTY_FIELDS, property_updates)
-            self._audit("property.updated", "property", property_audits)
-        if any(new_meters):
-            self._insert_from_stage(Meter, "new_meter")
-        if meter_updates:
-            self._update(Meter, METER_FIELDS, meter_updates)
-            self._audit("meter.updated", "meter", meter_audits)
-        if any(new_registers):
-            self._insert_from_stage(Register, "new_register")
-        if any(new_links):
-            self._insert_from_stage(CampaignMeter, "new_link")
-        if link_updates:
-            self._update(CampaignMeter, LINK_FIELDS, link_updates, json_field="raw_row")
+        staged = list(map(bool, new_col))
+        return [new_col, property_col, meter_col, register_col], tables, staged, changes
 
     def _link_values(self, block: RowBlock, i: int) -> tuple[Any, ...]:
         postgres = self.postgres
@@ -391,39 +526,46 @@ class BulkWriter:
 
     # --- staging ---------------------------------------------------------------
     def _stage_values(self, block: RowBlock) -> list[Iterable[Any]]:
-        """The staged columns after the ids and flags, in STAGE_COLUMNS order, then the raw cells."""
+        """The chunk's staged columns after the keys, then the raw cells.
+
+        A value column that is exactly a raw column (nothing was stripped) is not staged
+        twice: the ``INSERT … SELECT`` reads the raw column; a column with one value for
+        the whole chunk becomes a parameter. Sets the column list and the expressions
+        for this chunk.
+        """
         postgres = self.postgres
-        dates: Iterable[Any] = block.previous_date
-        values: Iterable[Any] = block.previous_value
-        consumption: Iterable[Any] = block.previous_year_consumption
-        if not postgres:
-            dates = map(date.isoformat, block.previous_date)
-            values = map(str, block.previous_value)
-            consumption = map(str, block.previous_year_consumption)
-        columns: list[Iterable[Any]] = [
-            block.object_number,
-            block.customer_number,
-            block.owner_last_name,
-            block.owner_first_name,
-            block.street,
-            block.house_number,
-            block.postal_code,
-            block.city,
-            block.email,
-            block.meter_number,
-            block.meter_kind,
-            block.digits,
-            block.decimals,
-            block.location_hint,
-            block.register_code,
-            values,
-            dates,
-            consumption,
-        ]
+        n = len(block)
+        from_raw = block.from_raw if self._raw_in_columns else {}
+        names = list(_STAGE_KEYS)
+        columns: list[Iterable[Any]] = []
+        expressions: dict[str, tuple[str, list[Any]]] = {}
+        for name, attr in _STAGE_DATA:
+            values: Sequence[Any] = getattr(block, attr)
+            if attr in from_raw:
+                index, how = from_raw[attr]
+                expressions[name] = (_FROM_RAW[self.postgres][how].format(f"c{index}"), [])
+                continue
+            if name in _CONSTANT_OK and values.count(values[0]) == n:
+                expressions[name] = ("%s", [values[0]])
+                continue
+            expressions[name] = (name, [])
+            names.append(name)
+            if postgres:
+                columns.append(values)
+            elif name == "previous_date":
+                columns.append(map(date.isoformat, values))
+            elif name in ("previous_value", "previous_year_consumption"):
+                columns.append(map(str, values))
+            else:
+                columns.append(values)
         if self._raw_in_columns:
+            names.extend(f"c{i}" for i in range(self._width))
             columns.extend(zip(*block.raw, strict=True))
         else:
+            names.append("raw")
             columns.append(map(raw_json, block.raw))
+        self._stage_columns = names
+        self._expressions = expressions
         return columns
 
     def _create_stage(self, width: int) -> None:
@@ -447,25 +589,24 @@ class BulkWriter:
             cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
             suffix = " ON COMMIT DROP" if self.postgres else ""
             cursor.execute(f"CREATE TEMPORARY TABLE {STAGE} ({columns}){suffix}")
-        self._stage_columns = [
-            *(definition.split()[0] for definition in STAGE_TYPES[self.postgres]),
-            *(name.split()[0] for name in raw),
-        ]
 
     def _stage(self, rows: Iterator[tuple[Any, ...]], any_rows: bool) -> None:
+        buffer = io.StringIO()
+        if self.postgres and any_rows:
+            csv.writer(buffer, lineterminator="\n").writerows(rows)
+        self._wait()  # the previous chunk's inserts still read the staging table
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {STAGE}")  # noqa: S608
+            # PostgreSQL: DELETE would leave the dead rows of every chunk for the following
+            # scans (no autovacuum on temporary tables); SQLite truncates on DELETE anyway
+            cursor.execute(f"TRUNCATE {STAGE}" if self.postgres else f"DELETE FROM {STAGE}")  # noqa: S608
         if not any_rows:
             return
         names = ", ".join(self._stage_columns)
         if self.postgres:
-            buffer = io.StringIO()
-            csv.writer(buffer, lineterminator="\n").writerows(rows)
             raw = connection.connection.cursor()  # same connection, same transaction
             # text columns: an empty field is "", never NULL (nothing staged is NULL)
             with raw.copy(
-                f"COPY {STAGE} ({names}) FROM STDIN "
-                f"(FORMAT csv, FORCE_NOT_NULL ({', '.join(self._stage_columns)}))"
+                f"COPY {STAGE} ({names}) FROM STDIN (FORMAT csv, FORCE_NOT_NULL ({names}))"
             ) as copy:
                 copy.write(buffer.getvalue())
             return
@@ -476,50 +617,58 @@ class BulkWriter:
             rows,
         )
 
-    def _insert_from_stage(self, model: type[models.Model], flag: str) -> None:
+    def _insert_sql(self, model: type[models.Model], bit: int) -> tuple[str, list[Any]]:
+        """The ``INSERT … SELECT`` that gives ``model`` its new rows from the staging table."""
         org, now = self.organisation_id, self._now
-        columns: tuple[str, ...]
+        fields: tuple[tuple[str, str], ...]  # (column of the table, its value: SQL or field)
         if model is Property:
-            columns = ("id", "organisation_id", "created_at", "object_number", "email")
-            columns += PROPERTY_FIELDS
-            select = ["property_id", "%s", "%s", "object_number", "email", *PROPERTY_FIELDS]
-            params = [org, now]
+            fields = (
+                ("id", "property_id"),
+                ("object_number", "=object_number"),
+                ("email", "=email"),
+                *((name, f"={name}") for name in PROPERTY_FIELDS),
+            )
         elif model is Meter:
-            columns = ("id", "organisation_id", "created_at", "number", *METER_FIELDS)
-            select = ["meter_id", "%s", "%s", "meter_number", *METER_FIELDS]
-            params = [org, now]
+            fields = (
+                ("id", "meter_id"),
+                ("number", "=meter_number"),
+                ("property_id", "property_id"),
+                ("kind", "=kind"),
+                ("digits", "=digits"),
+                ("decimals", "=decimals"),
+                ("location_hint", "=location_hint"),
+            )
         elif model is Register:
-            columns = ("id", "organisation_id", "created_at", "meter_id", "code")
-            select = ["register_id", "%s", "%s", "meter_id", "register_code"]
-            params = [org, now]
+            fields = (("id", "register_id"), ("meter_id", "meter_id"), ("code", "=register_code"))
         else:
-            columns = (
-                "organisation_id",
-                "created_at",
-                "campaign_id",
-                "register_id",
-                "previous_was_estimate",
-                *LINK_FIELDS,
+            fields = (
+                ("campaign_id", "%s"),
+                ("register_id", "register_id"),
+                ("previous_was_estimate", "false" if self.postgres else "0"),
+                ("previous_value", "=previous_value"),
+                ("previous_date", "=previous_date"),
+                ("previous_year_consumption", "=previous_year_consumption"),
+                ("raw_row", self._raw_json_sql()),
+                ("row_number", "line"),
             )
-            select = [
-                "%s",
-                "%s",
-                "%s",
-                "register_id",
-                "false" if self.postgres else "0",
-                "previous_value",
-                "previous_date",
-                "previous_year_consumption",
-                self._raw_json_sql(),
-                "line",
-            ]
-            params = [org, now, self.campaign_id]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {_table(model)} ({_cols(columns)}) "  # noqa: S608
-                f"SELECT {', '.join(select)} FROM {STAGE} WHERE {flag} = 1",
-                params,
-            )
+        columns = ["organisation_id", "created_at"]
+        select = ["%s", "%s"]
+        params: list[Any] = [org, now]
+        for column, value in fields:
+            columns.append(column)
+            if value.startswith("="):
+                expression, values = self._expressions[value[1:]]
+                select.append(expression)
+                params.extend(values)
+            else:
+                select.append(value)
+                if value == "%s":
+                    params.append(self.campaign_id)
+        return (
+            f"INSERT INTO {_table(model)} ({_cols(columns)}) "  # noqa: S608
+            f"SELECT {', '.join(select)} FROM {STAGE} WHERE (new & {bit}) <> 0",
+            params,
+        )
 
     def _raw_json_sql(self) -> str:
         if not self._raw_in_columns:
@@ -530,6 +679,7 @@ class BulkWriter:
     def _insert(
         self, model: type[models.Model], columns: Sequence[str], rows: list[tuple[Any, ...]]
     ) -> None:
+        self._wait()
         if self.postgres:
             raw = connection.connection.cursor()  # same connection, same transaction
             with raw.copy(f"COPY {_table(model)} ({_cols(columns)}) FROM STDIN") as copy:
@@ -545,7 +695,9 @@ class BulkWriter:
         )
 
     def finish(self) -> None:
-        """Drops the staging table (PostgreSQL drops it at commit anyway)."""
+        """Waits for the last inserts; drops the staging table (PostgreSQL drops it at
+        commit anyway)."""
+        self._wait()
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
 
@@ -561,6 +713,7 @@ class BulkWriter:
             cast = "::jsonb" if self.postgres and name == json_field else ""
             return f"{connection.ops.quote_name(name)} = %s{cast}"
 
+        self._wait()
         sets = ", ".join(mark(name) for name in columns)
         deleted = ", deleted_at = NULL" if model in (Property, Meter) else ""
         with connection.cursor() as cursor:
@@ -594,6 +747,17 @@ class BulkWriter:
             "created_at",
         )
         self._insert(AuditEntry, columns, rows)
+
+
+@dataclass
+class _Changes:
+    """Updates of known rows found in one chunk, with their audit entries."""
+
+    properties: list[tuple[Any, ...]] = field(default_factory=list)
+    property_audits: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    meters: list[tuple[Any, ...]] = field(default_factory=list)
+    meter_audits: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    links: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def _property_values(block: RowBlock, i: int) -> tuple[str, ...]:

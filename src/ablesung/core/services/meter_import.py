@@ -3,8 +3,10 @@
 The file is stored first (``do_upload_meter_list``), the clerk confirms the
 detected layout and the column mapping (``do_start_import``), and a background
 task runs ``run_import``: it streams the file, validates every row and writes
-in chunks inside ONE transaction. If any row is rejected, the transaction is
-rolled back and the batch lists every rejected row — nothing is imported.
+in chunks inside ONE transaction (a thread reads and validates the next chunk
+while the database writes the current one, see ``_ReadAhead``). If any row is
+rejected, the transaction is rolled back and the batch lists every rejected row —
+nothing is imported.
 """
 
 import datetime
@@ -12,7 +14,9 @@ import gc
 import hashlib
 import logging
 import secrets
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -62,6 +66,7 @@ logger = logging.getLogger(__name__)
 CHUNK = 5000
 IMPORTABLE = (CampaignStatus.DRAFT, CampaignStatus.OPEN)
 CLAIM_RETRIES = 120
+SWITCH_INTERVAL = 0.0005  # seconds, while an import reads ahead (see _ReadAhead)
 
 
 class ImportRefused(Exception):
@@ -503,6 +508,113 @@ def run_import(
         return batch
 
 
+def _validated_chunks(
+    rows: Iterator[tuple[int, list[str]]],
+    validator: Validator,
+    errors: list[RowError],
+    limits: Limits,
+) -> Iterator[tuple[int, RowBlock]]:
+    """(rows read so far, the chunk's valid rows) per chunk; errors go to ``errors``."""
+    seen = 0
+    lines: list[int] = []
+    chunk: list[list[str]] = []
+
+    def validate() -> RowBlock:
+        # the whole chunk column by column; row by row only when it has an error
+        block = validator.feed_block(lines, chunk)
+        if block is not None:
+            return block
+        valid: list[MeterRow] = []
+        for line, cells in zip(lines, chunk, strict=True):
+            result = validator.feed(line, cells)
+            if isinstance(result, list):
+                errors.extend(result)
+            else:
+                valid.append(result)
+        return RowBlock.from_rows(valid)
+
+    for line, cells in rows:
+        seen += 1
+        if seen > limits.max_rows:
+            check_rows(seen, limits)
+        lines.append(line)
+        chunk.append(cells)
+        if len(chunk) >= CHUNK:
+            yield seen, validate()
+            lines, chunk = [], []
+    if chunk:
+        yield seen, validate()
+
+
+_switch_lock = threading.Lock()
+_switch_users: list[float] = []  # the interval before the first import, then one entry per import
+
+
+class _ReadAhead[T]:
+    """Computes the next item of ``source`` in a thread while the caller works on this one.
+
+    The import reads and validates chunk n+1 while the database inserts chunk n: both
+    SQLite (inside a statement) and psycopg (waiting for the server) release the GIL, so
+    the two overlap on a second core. The thread only runs between :meth:`start_next`
+    and :meth:`take` — never while the caller stages rows in Python — and touches no
+    database; an exception in it is raised again by :meth:`take`. At most two chunks
+    are in memory.
+    """
+
+    def __init__(self, source: Iterator[T]) -> None:
+        self._source = source
+        self._go = threading.Semaphore(0)
+        self._done = threading.Semaphore(0)
+        self._item: T | None = None
+        self._error: BaseException | None = None
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="import-read-ahead", daemon=True)
+
+    def __enter__(self) -> "_ReadAhead[T]":
+        # When a statement ends, the caller waits for the GIL until the thread yields it;
+        # a shorter switch interval (default 5 ms) keeps that wait short. Process-wide,
+        # so the first of several concurrent imports sets it and the last restores it.
+        with _switch_lock:
+            if not _switch_users:
+                _switch_users.append(sys.getswitchinterval())
+                sys.setswitchinterval(SWITCH_INTERVAL)
+            _switch_users.append(0.0)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop = True
+        self._go.release()
+        self._thread.join()
+        with _switch_lock:
+            _switch_users.pop()
+            if len(_switch_users) == 1:
+                sys.setswitchinterval(_switch_users.pop())
+
+    def _run(self) -> None:
+        while True:
+            self._go.acquire()
+            if self._stop:
+                return
+            try:
+                self._item = next(self._source, None)
+            except BaseException as exc:  # handed to the caller
+                self._item, self._error = None, exc
+            self._done.release()
+            if self._item is None:
+                return
+
+    def start_next(self) -> None:
+        self._go.release()
+
+    def take(self) -> T | None:
+        """The next item (None at the end)."""
+        self._done.acquire()
+        if self._error is not None:
+            raise self._error
+        return self._item
+
+
 def _import_rows(
     batch: ImportBatch,
     errors: list[RowError],
@@ -522,40 +634,22 @@ def _import_rows(
         )
         writer = BulkWriter(batch.organisation_id, campaign.pk, batch.pk)
         total = _count_records(path, detected)
-        lines: list[int] = []
-        chunk: list[list[str]] = []
-        seen = 0
-
-        def validate_and_write() -> None:
-            # the whole chunk column by column; row by row only when it has an error
-            block = validator.feed_block(lines, chunk)
-            if block is None:
-                valid: list[MeterRow] = []
-                for line, cells in zip(lines, chunk, strict=True):
-                    result = validator.feed(line, cells)
-                    if isinstance(result, list):
-                        errors.extend(result)
-                    else:
-                        valid.append(result)
-                block = RowBlock.from_rows(valid)
-            if not errors:
-                writer.write(block)
-            _report_progress(batch.pk, seen, total)
-            if on_progress:
-                on_progress(seen, total)
-
         rows = iter_rows(path, detected, limits=limits, decimal_comma=profile.decimal_comma)
-        for line, cells in rows:
-            seen += 1
-            if seen > limits.max_rows:
-                check_rows(seen, limits)
-            lines.append(line)
-            chunk.append(cells)
-            if len(chunk) >= CHUNK:
-                validate_and_write()
-                lines, chunk = [], []
-        if chunk:
-            validate_and_write()
+        seen = 0
+        with _ReadAhead(_validated_chunks(rows, validator, errors, limits)) as chunks:
+            chunks.start_next()
+            while (item := chunks.take()) is not None:
+                seen, block = item
+                valid_so_far = not errors  # the thread may add errors from here on
+                if valid_so_far:
+                    writer.stage(block)
+                # the thread reads and checks the next chunk while the database inserts this one
+                chunks.start_next()
+                if valid_so_far:
+                    writer.apply()
+                _report_progress(batch.pk, seen, total)
+                if on_progress:
+                    on_progress(seen, total)
         errors.extend(validator.finish())
         if errors:
             raise _Rejected
