@@ -125,6 +125,11 @@ def _ablesung_command() -> list[str]:
     return [script] if script else [sys.executable, "-m", "ablesung"]
 
 
+def run_command(env: dict[str, str], *args: str) -> str:
+    """``ablesung <args>`` against the server's database (for tests that need a reset)."""
+    return _run(env, *args)
+
+
 def _run(env: dict[str, str], *args: str) -> str:
     result = subprocess.run(
         [*_ablesung_command(), *args],
@@ -308,6 +313,7 @@ class PortalSeed:
     links: dict[str, PortalLink]
     plausible: str  # a value the engine calls plausible ("1100")
     warning: str  # a value that needs a confirmation ("1900")
+    later_token: str  # the link of a campaign whose online window starts in ten days
 
 
 #: one property per journey, so that every test starts with an open meter
@@ -331,10 +337,12 @@ def portal_seed(https_server: HttpsServer) -> PortalSeed:
         )
     data = json.loads(result.stdout.strip().splitlines()[-1])
     values = data.pop("_values")
+    later = data.pop("_later")
     return PortalSeed(
         links={name: PortalLink(**link) for name, link in data.items()},
         plausible=values["plausible"],
         warning=values["warning"],
+        later_token=later["token"],
     )
 
 

@@ -15,6 +15,10 @@ import json
 import os
 import sys
 from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ablesung.core.models import Organisation
 
 PREVIOUS_VALUE = 1000
 CONSUMPTION = 100
@@ -52,6 +56,7 @@ def seed(names: list[str]) -> dict[str, object]:
         contact_phone="01234 5678",
         imprint_url="https://portalheim.example/impressum",
         privacy_url="https://portalheim.example/datenschutz",
+        access_methods=["code_meter", "customer_meter", "customer_name"],
     )
     result: dict[str, object] = {}
     with organisation_scope(org):
@@ -113,8 +118,44 @@ def seed(names: list[str]) -> dict[str, object]:
         warning = check_value(line, str(WARNING), today)
         if not warning.needs_confirmation:
             raise SystemExit(f"{WARNING} does not ask for a confirmation: {warning}")
+        result["_later"] = {"token": _later_campaign(org, today)}
     result["_values"] = {"plausible": str(PLAUSIBLE), "warning": str(WARNING)}
     return result
+
+
+def _later_campaign(org: "Organisation", today: datetime.date) -> str:
+    """A campaign whose online window starts in ten days: its link shows the window page."""
+    from ablesung.core.models import (
+        Campaign,
+        CampaignMeter,
+        CampaignStatus,
+        Meter,
+        Property,
+        Register,
+    )
+    from ablesung.core.services.access import do_issue_access
+    from ablesung.core.services.actor import Actor
+
+    campaign = Campaign.objects.create(
+        organisation=org,
+        name="Gartenwasser 2026 (später)",
+        key_date=today,
+        online_from=today + datetime.timedelta(days=10),
+        online_until=today + datetime.timedelta(days=40),
+        status=CampaignStatus.OPEN,
+    )
+    prop = Property.objects.create(
+        organisation=org,
+        object_number="7-999999-001",
+        customer_number="70.999999999",
+        owner_last_name="Später",
+        street="Wiesenweg",
+    )
+    meter = Meter.objects.create(organisation=org, property=prop, number="39999999")
+    register = Register.objects.create(organisation=org, meter=meter)
+    CampaignMeter.objects.create(organisation=org, campaign=campaign, register=register)
+    [access] = do_issue_access(campaign, organisation=org, actor=Actor.system("browsertest"))
+    return access.token
 
 
 if __name__ == "__main__":

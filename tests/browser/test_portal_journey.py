@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect
 
 from tests.browser.checks import assert_accessible, assert_no_horizontal_scroll, screenshot
-from tests.browser.conftest import HttpsServer, PortalLink, PortalSeed, new_context
+from tests.browser.conftest import HttpsServer, PortalLink, PortalSeed, new_context, run_command
 
 pytestmark = pytest.mark.browser
 
@@ -395,3 +395,41 @@ def test_language_switch_works_on_a_page_at_a_token_url(small_page: Page) -> Non
     expect(page.get_by_role("heading", level=1)).not_to_contain_text("nicht gültig")
     page.get_by_role("button", name="Deutsch").click()
     expect(page.locator("html")).to_have_attribute("lang", "de")
+
+
+def test_every_other_portal_page_is_accessible(
+    small_page: Page, https_server: HttpsServer, portal_seed: PortalSeed, axe_source: str
+) -> None:
+    """axe and the 360 px check on the pages a journey does not pass through."""
+    page = small_page
+    page.goto("/zugang/portalheim/")
+    expect(page.get_by_role("heading", name="Mit Kassenzeichen und Nachname")).to_be_visible()
+    check_page(page, axe_source, "portal-access-organisation", "the organisation's access page")
+    page.goto(f"/r/{portal_seed.later_token}")
+    expect(page.get_by_text("Die Online-Erfassung ist vom")).to_be_visible()
+    check_page(page, axe_source, "portal-window", "the page before the online window")
+    for path, heading in (
+        ("/barrierefreiheit/", "Erklärung zur Barrierefreiheit"),
+        ("/impressum/", "Impressum"),
+        ("/datenschutz/", "Datenschutz"),
+    ):
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
+        check_page(page, axe_source, f"portal-legal{path.replace('/', '-')}", path)
+    try:
+        status = 0
+        for _ in range(12):  # the limit is 10 failures a minute per IP
+            response = page.goto("/r/" + "C" * 22)
+            assert response is not None
+            status = response.status
+            if status == 429:
+                break
+        assert status == 429
+        check_page(page, axe_source, "portal-too-many", "the page after too many tries")
+        page.goto("/r/" + "D" * 22)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        check_page(page, axe_source, "portal-too-many-again", "still locked")
+    finally:  # the other tests share this IP
+        run_command(
+            https_server.env, "shell", "-c", "from django.core.cache import cache; cache.clear()"
+        )
