@@ -19,6 +19,8 @@ from ablesung.core.models import (
     Property,
     Register,
 )
+from ablesung.core.services.access import do_issue_access
+from ablesung.core.services.actor import Actor
 from tests.conftest import OrgData
 
 GENERIC_FAILURE = "Die Angaben stimmen nicht mit unseren Unterlagen überein."
@@ -189,3 +191,22 @@ def test_switching_to_a_stranger_is_404(org_a: OrgData) -> None:
     assert "Bergstraße" not in client.get("/portal/").text
     assert client.post(f"/portal/objekt/{other.pk}/").status_code == 404
     assert "stadt-a-M1" in client.get("/portal/").text
+
+
+def test_after_switching_a_revoked_link_still_ends_the_session(org_a: OrgData) -> None:
+    configure(org_a, AccessMethod.CODE_METER)
+    with scopes_disabled():
+        Property.objects.filter(pk=org_a.property.pk).update(email="monika@example.org")
+    other = second_property(org_a, "monika@example.org")
+    issued = do_issue_access(
+        org_a.campaign, organisation=org_a.organisation, actor=Actor.system("test")
+    )
+    token = next(access.token for access in issued if access.property.pk == org_a.property.pk)
+    client = Client()
+    assert client.get(f"/r/{token}").status_code == 302
+    assert client.post(f"/portal/objekt/{other.pk}/").status_code == 302
+    assert "B-7" in client.get("/portal/").text
+    do_issue_access(org_a.campaign, organisation=org_a.organisation, actor=Actor.system("test"))
+    response = client.get("/portal/")
+    assert response.status_code == 302
+    assert response["Location"] == "/zugang/"

@@ -201,5 +201,8 @@ def switch(request: HttpRequest, property_id: int) -> HttpResponse:
     target = next((p for p in same_person_properties(access) if p.pk == property_id), None)
     if target is None:
         raise Http404
-    switch_property(request, PortalAccess(access.organisation, access.campaign, target, None))
+    # the grant stays: revoking the letter that opened the session still ends it
+    switch_property(
+        request, PortalAccess(access.organisation, access.campaign, target, access.grant_id)
+    )
     return HttpResponseRedirect(reverse("portal:home"))
