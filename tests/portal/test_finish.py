@@ -109,3 +109,14 @@ def test_imported_names_are_escaped_in_the_mail(
     assert html is not None
     assert "<script>" not in html.get_content()
     assert "&lt;script&gt;" in html.get_content()
+
+
+def test_an_address_typed_in_the_reading_form_is_offered_on_the_summary(
+    citizen: Client, org_a: OrgData
+) -> None:
+    refused = post_value(citizen, org_a, "76440", email="kein-at")
+    assert refused.status_code == 400
+    assert "gültige E-Mail-Adresse" in refused.text
+    assert post_value(citizen, org_a, "76440", email="monika@example.org").status_code == 302
+    summary = citizen.get("/portal/abschluss/")
+    assert 'value="monika@example.org"' in summary.text

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from ablesung.core.models import Reading
 from ablesung.core.services.access import PortalAccess
 from ablesung.core.services.confirmation import queue_reading_confirmation
-from ablesung.portal.forms import FinishForm
+from ablesung.portal.forms import CONFIRMATION_EMAIL_KEY, FinishForm
 from ablesung.portal.pages import (
     LineView,
     language,
@@ -32,7 +32,9 @@ def finish(request: HttpRequest) -> HttpResponse:
     """``/portal/abschluss/``: what is stored, an optional e-mail, then send."""
     access: PortalAccess = request.portal_access  # type: ignore[attr-defined]
     entered = _entered(access)
-    form = FinishForm(request.POST or None)
+    form = FinishForm(
+        request.POST or None, initial={"email": request.session.get(CONFIRMATION_EMAIL_KEY, "")}
+    )
     if request.method == "POST" and entered and form.is_valid():
         email = form.cleaned_data.get("email") or ""
         readings = [view.effective for view in entered if view.effective is not None]

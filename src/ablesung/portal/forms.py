@@ -10,6 +10,8 @@ from ablesung.core.models import CampaignMeter, ConfirmationReason, MessageReaso
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 INPUT = "kern-form-input__input"
+#: the address typed into a reading form, kept in the session for the summary page
+CONFIRMATION_EMAIL_KEY = "portal_email"
 
 
 def value_field(line: CampaignMeter) -> str:
@@ -60,6 +62,15 @@ class MeterReadingForm(forms.Form):
                 "class": INPUT,
             }
         ),
+    )
+
+    email = forms.EmailField(
+        label=_("E-Mail-Adresse für eine Bestätigung"),
+        required=False,
+        max_length=254,
+        help_text=_("Die Bestätigung kommt, wenn Sie in der Zusammenfassung „Absenden“ wählen."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "class": INPUT}),
+        error_messages={"invalid": _("Bitte geben Sie eine gültige E-Mail-Adresse ein.")},
     )
 
     def __init__(self, lines: list[CampaignMeter], *args: Any, **kwargs: Any) -> None:

@@ -21,7 +21,7 @@ from ablesung.core.services.readings import (
     do_record_reading,
 )
 from ablesung.lib.photos import PhotoRejected, sanitise_photo
-from ablesung.portal.forms import MeterReadingForm
+from ablesung.portal.forms import CONFIRMATION_EMAIL_KEY, MeterReadingForm
 from ablesung.portal.pages import (
     LineView,
     citizen_actor,
@@ -129,6 +129,8 @@ def meter_form(request: HttpRequest, meter_id: int) -> HttpResponse:
             ):
                 problems = _save(request, form, changeable, photo)
                 if not problems:
+                    if form.cleaned_data.get("email"):  # offered again on the summary page
+                        request.session[CONFIRMATION_EMAIL_KEY] = form.cleaned_data["email"]
                     messages.success(
                         request,
                         _("Gespeichert: Zählerstand für Zähler %(number)s.")
