@@ -1,7 +1,8 @@
 """``ablesung worker``: runs background tasks and the periodic schedule (no cron needed).
 
 Several workers may run at once (on PostgreSQL tasks are claimed with
-``SELECT … FOR UPDATE SKIP LOCKED``); the schedule enqueues each daily job once.
+``SELECT … FOR UPDATE SKIP LOCKED``); the schedule enqueues each daily job once a day
+and each minute job (the outbox sweep) once a minute, however many workers run.
 """
 
 import logging
@@ -21,7 +22,7 @@ logger = logging.getLogger("ablesung.worker")
 
 
 class Command(BaseCommand):
-    help = "Startet den Hintergrund-Worker (Aufgaben und täglicher Zeitplan)."
+    help = "Startet den Hintergrund-Worker (Aufgaben, tägliche und minütliche Zeitplan-Jobs)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
