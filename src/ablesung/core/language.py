@@ -7,6 +7,11 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
 
+def engine_language() -> str:
+    """The active UI language as the pure packages know it: ``"en"`` or else ``"de"``."""
+    return "en" if (translation.get_language() or "de").startswith("en") else "de"
+
+
 class GermanFirstLocaleMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

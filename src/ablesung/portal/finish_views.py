@@ -6,13 +6,13 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from ablesung.core.language import engine_language
 from ablesung.core.models import Reading
 from ablesung.core.services.access import PortalAccess
 from ablesung.core.services.confirmation import queue_reading_confirmation
 from ablesung.portal.forms import CONFIRMATION_EMAIL_KEY, FinishForm
 from ablesung.portal.pages import (
     LineView,
-    language,
     line_views,
     page_context,
     portal_page,
@@ -40,7 +40,7 @@ def finish(request: HttpRequest) -> HttpResponse:
         readings = [view.effective for view in entered if view.effective is not None]
         if email:
             with transaction.atomic():
-                queue_reading_confirmation(access, readings, email=email, lang=language())
+                queue_reading_confirmation(access, readings, email=email, lang=engine_language())
         request.session[LAST_SUBMISSION_KEY] = {
             "readings": [reading.pk for reading in readings],
             "email": bool(email),

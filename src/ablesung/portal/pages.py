@@ -8,10 +8,10 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 
 from ablesung import plausibility as engine
+from ablesung.core.language import engine_language
 from ablesung.core.models import (
     CampaignMeter,
     ConfirmationReason,
@@ -83,7 +83,7 @@ class LineView:
 
     @property
     def feedback(self) -> list[str]:
-        return self.result.messages(language()) if self.result is not None else []
+        return self.result.messages(engine_language()) if self.result is not None else []
 
     @property
     def reasons(self) -> list[tuple[str, str]]:
@@ -92,10 +92,6 @@ class LineView:
     @property
     def bars(self) -> list[Any]:
         return chart_bars(self.history)
-
-
-def language() -> str:
-    return "en" if (get_language() or "de").startswith("en") else "de"
 
 
 def property_lines(access: PortalAccess, meter: Meter | None = None) -> list[CampaignMeter]:

@@ -19,9 +19,9 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.dates import MONTHS
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from ablesung.core.language import engine_language
 from ablesung.core.models import Campaign, MeterKind, Organisation
 from ablesung.core.scoping import organisation_scope
 from ablesung.core.services import audit
@@ -145,7 +145,7 @@ def format_threshold(value: ThresholdValue, lang: str = "de") -> str:
 
 def describe_example(thresholds: Thresholds, previous_year: Decimal, unit: str = "m³") -> str:
     """The live example in the current language (German: exactly ``describe_band``)."""
-    lang = _language()
+    lang = engine_language()
     low, high = thresholds.band(previous_year)
     return _(
         "bei %(previous)s %(unit)s Vorjahresverbrauch: Hinweis unter %(low)s oder über %(high)s %(unit)s"
@@ -399,7 +399,7 @@ def profile_table(organisation: Organisation, kind: str) -> list[tuple[str, str,
     spans = {month: len(months) for months, _share in weights.segments for month in months}
     per_month = {month: shares[month] / spans[month] for month in range(1, 13)}
     total = sum(per_month.values())
-    lang = _language()
+    lang = engine_language()
     return [
         (
             str(MONTHS[month]),
@@ -408,7 +408,3 @@ def profile_table(organisation: Organisation, kind: str) -> list[tuple[str, str,
         )
         for month in range(1, 13)
     ]
-
-
-def _language() -> str:
-    return "en" if (get_language() or "de").startswith("en") else "de"

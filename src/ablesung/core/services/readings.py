@@ -19,6 +19,7 @@ from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
 from ablesung import plausibility as engine
+from ablesung.core.language import engine_language
 from ablesung.core.models import (
     Campaign,
     CampaignMeter,
@@ -144,7 +145,7 @@ def _refusal_for_state(
 def _validate_submission(submission: Submission, result: engine.CheckResult) -> list[str]:
     problems = []
     if result.outcome is engine.Outcome.ERROR:
-        problems.extend(result.messages(_language()))
+        problems.extend(result.messages(engine_language()))
     elif result.needs_confirmation:
         if submission.reason not in ConfirmationReason.values:
             problems.append(
@@ -157,12 +158,6 @@ def _validate_submission(submission: Submission, result: engine.CheckResult) -> 
     if len(submission.reason_text) > MAX_REASON_TEXT:
         problems.append(_("Die Begründung darf höchstens 500 Zeichen lang sein."))
     return problems
-
-
-def _language() -> str:
-    from django.utils.translation import get_language
-
-    return "en" if (get_language() or "de").startswith("en") else "de"
 
 
 def _store_photo(photo: bytes) -> str:
