@@ -7,8 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.test import Client
+from django.utils import translation
 from django_scopes import scopes_disabled
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -109,6 +111,18 @@ def make_member(org: Organisation, email: str, role: str = Role.CLERK) -> User:
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _german_outside_requests() -> Iterator[None]:
+    """Every test starts in German, whatever language an earlier test's request activated.
+
+    The language middleware activates the cookie's language for the request's thread; in
+    the test process that thread runs the next test too.
+    """
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
