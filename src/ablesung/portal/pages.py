@@ -17,11 +17,10 @@ from ablesung.core.models import (
     ConfirmationReason,
     Meter,
     Reading,
-    Register,
     ReviewState,
 )
 from ablesung.core.scoping import organisation_scope
-from ablesung.core.services.access import PortalAccess
+from ablesung.core.services.access import PortalAccess, property_registers
 from ablesung.core.services.actor import Actor
 from ablesung.core.services.history import HistoryPoint, chart_bars
 from ablesung.core.services.readings import citizen_may_change, unit_for
@@ -96,9 +95,7 @@ class LineView:
 
 def property_lines(access: PortalAccess, meter: Meter | None = None) -> list[CampaignMeter]:
     """The property's registers in this campaign, with meter, campaign and organisation set."""
-    registers = Register.objects.filter(
-        meter__property=access.property, meter__deleted_at__isnull=True
-    )
+    registers = property_registers(access.property)
     if meter is not None:
         registers = registers.filter(meter=meter)
     lines = list(

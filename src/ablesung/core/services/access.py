@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -254,22 +255,18 @@ def load_access(data: object) -> PortalAccess | None:
     return PortalAccess(organisation, campaign, prop, grant_id)
 
 
-def property_registers(prop: Property) -> list[int]:
-    """The ids of the property's live registers.
+def property_registers(prop: Property) -> "QuerySet[Register]":
+    """The property's live registers, as a subquery for campaign-meter lookups.
 
-    Looked up first so that campaign-meter queries go through the (campaign,
-    register) index; joining from the campaign side scans the whole campaign.
+    Filtering campaign meters by ``register__in`` this subquery goes through the
+    (campaign, register) index; joining from the campaign side scans the whole campaign.
     """
-    return list(
-        Register.objects.filter(meter__property=prop, meter__deleted_at__isnull=True).values_list(
-            "pk", flat=True
-        )
-    )
+    return Register.objects.filter(meter__property=prop, meter__deleted_at__isnull=True)
 
 
 def _in_campaign(campaign: Campaign, prop: Property) -> bool:
     registers = property_registers(prop)
-    return CampaignMeter.objects.filter(campaign=campaign, register_id__in=registers).exists()
+    return CampaignMeter.objects.filter(campaign=campaign, register__in=registers).exists()
 
 
 def _name_key(text: str) -> str:
