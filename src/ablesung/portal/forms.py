@@ -1,6 +1,6 @@
 """Portal forms: one reading form per meter (a value per register), the message form."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils import timezone
@@ -8,10 +8,25 @@ from django.utils.translation import gettext_lazy as _
 
 from ablesung.core.models import CampaignMeter, ConfirmationReason, MessageReason
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 INPUT = "kern-form-input__input"
 #: the address typed into a reading form, kept in the session for the summary page
 CONFIRMATION_EMAIL_KEY = "portal_email"
+
+
+def optional_email(label: "StrOrPromise", help_text: "StrOrPromise" = "") -> forms.EmailField:
+    """An optional e-mail address with the portal's German error message."""
+    return forms.EmailField(
+        label=label,
+        required=False,
+        max_length=254,
+        help_text=help_text,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "class": INPUT}),
+        error_messages={"invalid": _("Bitte geben Sie eine gültige E-Mail-Adresse ein.")},
+    )
 
 
 def value_field(line: CampaignMeter) -> str:
@@ -64,13 +79,9 @@ class MeterReadingForm(forms.Form):
         ),
     )
 
-    email = forms.EmailField(
-        label=_("E-Mail-Adresse für eine Bestätigung"),
-        required=False,
-        max_length=254,
-        help_text=_("Die Bestätigung kommt, wenn Sie in der Zusammenfassung „Absenden“ wählen."),
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "class": INPUT}),
-        error_messages={"invalid": _("Bitte geben Sie eine gültige E-Mail-Adresse ein.")},
+    email = optional_email(
+        _("E-Mail-Adresse für eine Bestätigung"),
+        _("Die Bestätigung kommt, wenn Sie in der Zusammenfassung „Absenden“ wählen."),
     )
 
     def __init__(self, lines: list[CampaignMeter], *args: Any, **kwargs: Any) -> None:
@@ -118,15 +129,9 @@ class MeterReadingForm(forms.Form):
 
 
 class FinishForm(forms.Form):
-    email = forms.EmailField(
-        label=_("E-Mail-Adresse für eine Bestätigung"),
-        required=False,
-        max_length=254,
-        help_text=_(
-            "Wir senden Ihnen die gespeicherten Werte. Die Adresse wird nur dafür genutzt."
-        ),
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "class": INPUT}),
-        error_messages={"invalid": _("Bitte geben Sie eine gültige E-Mail-Adresse ein.")},
+    email = optional_email(
+        _("E-Mail-Adresse für eine Bestätigung"),
+        _("Wir senden Ihnen die gespeicherten Werte. Die Adresse wird nur dafür genutzt."),
     )
 
 
@@ -152,10 +157,4 @@ class MessageForm(forms.Form):
         max_length=50,
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "class": INPUT}),
     )
-    email = forms.EmailField(
-        label=_("E-Mail für Rückfragen"),
-        required=False,
-        max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "class": INPUT}),
-        error_messages={"invalid": _("Bitte geben Sie eine gültige E-Mail-Adresse ein.")},
-    )
+    email = optional_email(_("E-Mail für Rückfragen"))
