@@ -23,14 +23,9 @@ import os
 import re
 import secrets
 import shutil
-import signal
-import socket
-import ssl
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +35,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))  # the checkout, for `tests.bench.*`
 
 from tests.bench.bench_import import fresh_postgres, postgres_url  # noqa: E402
+from tests.serving import (  # noqa: E402
+    free_port,
+    start_serve,
+    stop,
+    wait_until_healthy,
+)
 
 PROPERTIES = int(os.environ.get("BENCH_PORTAL_PROPERTIES", "10000"))
 SECONDS = int(os.environ.get("BENCH_PORTAL_SECONDS", "30"))
@@ -51,35 +52,12 @@ TARGET_P99_MS = 250.0
 START_TIMEOUT = 30.0
 
 
-def ablesung_command() -> list[str]:
-    script = shutil.which("ablesung", path=str(Path(sys.executable).parent))
-    return [script] if script else [sys.executable, "-m", "ablesung"]
-
-
 def run_json(args: list[str], env: dict[str, str]) -> dict[str, Any]:
     out = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed:\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def healthy(base_url: str) -> bool:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    try:
-        with urllib.request.urlopen(f"{base_url}/health/", timeout=2, context=context) as answer:  # noqa: S310
-            return bool(answer.status == 200)
-    except OSError:
-        return False
 
 
 @contextmanager
@@ -90,39 +68,15 @@ def server(env: dict[str, str], work: Path) -> Iterator[str]:
     pair = ensure_self_signed_certificate(work / "tls")
     port = free_port()
     log_file = work / "serve.log"
-    with log_file.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                *ablesung_command(),
-                "serve",
-                "--workers",
-                str(WORKERS),
-                "--port",
-                str(port),
-                "--cert",
-                str(pair.cert_file),
-                "--key",
-                str(pair.key_file),
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"https://127.0.0.1:{port}"
+    process = start_serve(
+        env, workers=WORKERS, port=port, cert=pair.cert_file, key=pair.key_file, log_file=log_file
+    )
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not healthy(base_url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"ablesung serve did not start:\n{log_file.read_text()}")
-            time.sleep(0.2)
-        yield base_url
+        if not wait_until_healthy(process, port, pair.cert_file, START_TIMEOUT):
+            raise SystemExit(f"ablesung serve did not start:\n{log_file.read_text()}")
+        yield f"https://127.0.0.1:{port}"
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def wrk(args: list[str]) -> str:

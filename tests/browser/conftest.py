@@ -8,14 +8,10 @@ adds an open campaign with issued links for the citizen portal. Without
 ``/usr/bin/chromium`` the browser tests are skipped, except under ``CI=true`` where they fail.
 """
 
-import http.client
 import json
 import os
 import re
-import shutil
 import signal
-import socket
-import ssl
 import subprocess
 import sys
 import time
@@ -29,7 +25,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from ablesung.lib.tls import ensure_self_signed_certificate
-from tests.mail.conftest import SmtpServer, free_port
+from tests.mail.conftest import SmtpServer
+from tests.serving import ablesung_command, free_port, start_serve, stop, wait_until_healthy
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -70,7 +67,7 @@ class Worker:
         offset = self.log_file.stat().st_size if self.log_file.exists() else 0
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
-                [*_ablesung_command(), "worker", "--interval", "0.2"],
+                [*ablesung_command(), "worker", "--interval", "0.2"],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -119,12 +116,6 @@ class HttpsServer:
     smtp: SmtpServer
 
 
-def _ablesung_command() -> list[str]:
-    """``.venv/bin/ablesung`` next to the running interpreter, else ``python -m ablesung``."""
-    script = shutil.which("ablesung", path=str(Path(sys.executable).parent))
-    return [script] if script else [sys.executable, "-m", "ablesung"]
-
-
 def run_command(env: dict[str, str], *args: str) -> str:
     """``ablesung <args>`` against the server's database (for tests that need a reset)."""
     return _run(env, *args)
@@ -132,7 +123,7 @@ def run_command(env: dict[str, str], *args: str) -> str:
 
 def _run(env: dict[str, str], *args: str) -> str:
     result = subprocess.run(
-        [*_ablesung_command(), *args],
+        [*ablesung_command(), *args],
         env=env,
         capture_output=True,
         text=True,
@@ -145,26 +136,6 @@ def _run(env: dict[str, str], *args: str) -> str:
             f"{result.stdout}\n{result.stderr}"
         )
     return result.stdout
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _healthy(port: int, cert_file: Path) -> bool:
-    """GET /health/ over a verified TLS connection (the self-signed cert as trust anchor)."""
-    context = ssl.create_default_context(cafile=str(cert_file))
-    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=2, context=context)
-    try:
-        conn.request("GET", "/health/")
-        return conn.getresponse().status == 200
-    except (OSError, http.client.HTTPException):
-        return False
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="session")
@@ -244,37 +215,19 @@ def https_server(
         email,
     )
     pair = ensure_self_signed_certificate(tmp / "tls")
-    port = _free_port()
+    port = free_port()
     log_file = tmp / "serve.log"
-    with log_file.open("wb") as log:
-        server = subprocess.Popen(
-            [
-                *_ablesung_command(),
-                "serve",
-                "--workers",
-                "1",
-                "--port",
-                str(port),
-                "--cert",
-                str(pair.cert_file),
-                "--key",
-                str(pair.key_file),
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    server = start_serve(
+        env, workers=1, port=port, cert=pair.cert_file, key=pair.key_file, log_file=log_file
+    )
     worker = Worker(env, tmp / "worker.log")
     try:
         worker.start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _healthy(port, pair.cert_file):
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    f"ablesung serve did not answer on port {port}:\n"
-                    + log_file.read_text(errors="replace")
-                )
-            time.sleep(0.2)
+        if not wait_until_healthy(server, port, pair.cert_file, START_TIMEOUT):
+            pytest.fail(
+                f"ablesung serve did not answer on port {port}:\n"
+                + log_file.read_text(errors="replace")
+            )
         yield HttpsServer(
             base_url=f"https://127.0.0.1:{port}",
             email=email,
@@ -288,13 +241,7 @@ def https_server(
         )
     finally:
         worker.stop()
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+        stop(server, timeout=10)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 import copy
 import email
 import email.policy
-import socket
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -12,6 +11,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tests.serving import free_port
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -66,13 +67,6 @@ class SmtpServer:
     @property
     def raw(self) -> list[bytes]:
         return list(self.collector.received)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @pytest.fixture
