@@ -93,11 +93,11 @@ class LineView:
         return chart_bars(self.history)
 
 
-def property_lines(access: PortalAccess, meter: Meter | None = None) -> list[CampaignMeter]:
+def property_lines(access: PortalAccess, meter_id: int | None = None) -> list[CampaignMeter]:
     """The property's registers in this campaign, with meter, campaign and organisation set."""
     registers = property_registers(access.property)
-    if meter is not None:
-        registers = registers.filter(meter=meter)
+    if meter_id is not None:
+        registers = registers.filter(meter_id=meter_id)
     lines = list(
         CampaignMeter.objects.filter(campaign=access.campaign, register__in=registers)
         .defer("raw_row")

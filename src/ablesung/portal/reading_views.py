@@ -4,7 +4,7 @@ and switching between one person's properties."""
 from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -97,10 +97,10 @@ def _save(
 def meter_form(request: HttpRequest, meter_id: int) -> HttpResponse:
     """``/portal/zaehler/<id>/``: enter or correct the readings of one meter."""
     access: PortalAccess = request.portal_access  # type: ignore[attr-defined]
-    meter = get_object_or_404(Meter, pk=meter_id, property=access.property)
-    lines = property_lines(access, meter)
+    lines = property_lines(access, meter_id)  # empty for another property's meter
     if not lines:
         raise Http404
+    meter = lines[0].register.meter
     views = line_views(lines)
     changeable = [view for view in views if view.may_change]
     form = MeterReadingForm([view.line for view in changeable])
@@ -178,8 +178,7 @@ def _enhance(form: MeterReadingForm, meter: Meter, views: list[LineView]) -> Non
 def meter_check(request: HttpRequest, meter_id: int, register_id: int) -> HttpResponse:
     """The htmx feedback for one register while the citizen types (changes nothing)."""
     access: PortalAccess = request.portal_access  # type: ignore[attr-defined]
-    meter = get_object_or_404(Meter, pk=meter_id, property=access.property)
-    lines = [line for line in property_lines(access, meter) if line.register_id == register_id]
+    lines = [line for line in property_lines(access, meter_id) if line.register_id == register_id]
     if not lines:
         raise Http404
     view = line_views(lines)[0]
