@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import wraps
+from functools import cache, wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -17,13 +17,15 @@ from ablesung.core.models import (
     ConfirmationReason,
     Meter,
     Reading,
+    Register,
     ReviewState,
 )
 from ablesung.core.scoping import organisation_scope
-from ablesung.core.services.access import PortalAccess, property_registers
+from ablesung.core.services.access import PortalAccess
 from ablesung.core.services.actor import Actor
 from ablesung.core.services.history import HistoryPoint, chart_bars
 from ablesung.core.services.readings import citizen_may_change, unit_for
+from ablesung.lib.model_rows import Part, RowShape, table
 from ablesung.lib.net import client_ip
 from ablesung.portal.access_views import window_page
 from ablesung.portal.forms import reason_field, reason_text_field, value_field
@@ -93,17 +95,50 @@ class LineView:
         return chart_bars(self.history)
 
 
+# Both queries run on every portal page, so their SQL is written out once (see
+# ablesung.lib.model_rows); tests compare them with the ORM queries they stand for.
+_LINE = RowShape(
+    Part(CampaignMeter, "cm", defer=("raw_row",)),
+    Part(Register, "r", parent="cm", via="register"),
+    Part(Meter, "m", parent="r", via="meter"),
+)
+_READING = RowShape(Part(Reading, "rd"))
+
+
+@cache
+def _lines_sql(one_meter: bool) -> str:
+    """The lines' ``FROM … ORDER BY``; the property's live registers come from a subquery,
+    so that the lookup goes through the (campaign, register) index (joining from the
+    campaign side scans the campaign)."""
+    cm, r, m = table(CampaignMeter, "cm"), table(Register, "r"), table(Meter, "m")
+    r2, m2 = table(Register, "r2"), table(Meter, "m2")
+    # only table names from the models and constants; values go in as parameters
+    return (
+        f"FROM {cm} JOIN {r} ON r.id = cm.register_id JOIN {m} ON m.id = r.meter_id "  # noqa: S608
+        "WHERE cm.organisation_id = %s AND cm.campaign_id = %s AND cm.register_id IN ("
+        f"SELECT r2.id FROM {r2} JOIN {m2} ON m2.id = r2.meter_id "
+        "WHERE r2.organisation_id = %s AND m2.property_id = %s AND m2.deleted_at IS NULL"
+        f"{' AND r2.meter_id = %s' if one_meter else ''}) ORDER BY m.number, r.code"
+    )
+
+
+@cache
+def _readings_sql(registers: int) -> str:
+    marks = ", ".join(["%s"] * registers)
+    return (
+        f"FROM {table(Reading, 'rd')} WHERE rd.organisation_id = %s AND rd.deleted_at IS NULL "
+        "AND rd.campaign_id = %s AND rd.superseded_by_id IS NULL "
+        f"AND rd.register_id IN ({marks}) ORDER BY rd.created_at, rd.id"
+    )
+
+
 def property_lines(access: PortalAccess, meter_id: int | None = None) -> list[CampaignMeter]:
     """The property's registers in this campaign, with meter, campaign and organisation set."""
-    registers = property_registers(access.property)
+    org = access.organisation.pk
+    params: list[object] = [org, access.campaign.pk, org, access.property.pk]
     if meter_id is not None:
-        registers = registers.filter(meter_id=meter_id)
-    lines = list(
-        CampaignMeter.objects.filter(campaign=access.campaign, register__in=registers)
-        .defer("raw_row")
-        .select_related("register__meter")
-        .order_by("register__meter__number", "register__code")
-    )
+        params.append(meter_id)
+    lines = _LINE.fetch(CampaignMeter, _lines_sql(meter_id is not None), params)
     for line in lines:
         line.campaign = access.campaign  # already loaded with its organisation
     return lines
@@ -114,11 +149,12 @@ def line_views(lines: list[CampaignMeter]) -> list[LineView]:
     today = timezone.localdate()
     current: dict[int, Reading] = {}
     if lines:
-        readings = Reading.objects.filter(
-            campaign_id=lines[0].campaign_id,
-            register_id__in=[line.register_id for line in lines],
-            superseded_by__isnull=True,
-        ).order_by("created_at", "id")
+        registers = [line.register_id for line in lines]
+        readings = _READING.fetch(
+            Reading,
+            _readings_sql(len(registers)),
+            [lines[0].organisation_id, lines[0].campaign_id, *registers],
+        )
         current = {reading.register_id: reading for reading in readings}  # newest wins
     views = [LineView(line, current.get(line.register_id), False) for line in lines]
     for view in views:

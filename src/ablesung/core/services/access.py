@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 
 from django.conf import settings
 from django.db import transaction
@@ -43,6 +44,7 @@ from ablesung.lib.codes import (
     normalise_code,
     sha256_hex,
 )
+from ablesung.lib.model_rows import Part, RowShape, table
 
 #: hashed on misses so that a malformed code takes as long as a wrong one
 _DUMMY_CODE = "0" * 11
@@ -117,6 +119,37 @@ def do_issue_access(
     ]
 
 
+# A grant with its campaign, property and organisation: on every portal request, so the
+# SQL is written out once (see ablesung.lib.model_rows); the campaign carries the
+# organisation too. No scope: the organisation is not known before this lookup.
+_GRANT = RowShape(
+    Part(AccessGrant, "g"),
+    Part(Campaign, "c", parent="g", via="campaign"),
+    Part(Property, "p", parent="g", via="property"),
+    Part(Organisation, "o", parent="g", via="organisation"),
+)
+
+
+@cache
+def _grant_sql(column: str) -> str:
+    grant, campaign = table(AccessGrant, "g"), table(Campaign, "c")
+    prop, org = table(Property, "p"), table(Organisation, "o")
+    return (
+        f"FROM {grant} JOIN {campaign} ON c.id = g.campaign_id "
+        f"JOIN {prop} ON p.id = g.property_id JOIN {org} ON o.id = g.organisation_id "
+        f"WHERE g.{column} = %s"
+    )
+
+
+def _grant_where(column: str, value: object) -> AccessGrant | None:
+    """The grant whose ``column`` (``id``, ``token_hash``) equals ``value``, joined."""
+    found = _GRANT.fetch(AccessGrant, _grant_sql(column), [value])
+    if not found:
+        return None
+    found[0].campaign.organisation = found[0].organisation
+    return found[0]
+
+
 def _live(grant: AccessGrant | None) -> AccessGrant | None:
     if grant is None or grant.revoked_at is not None:
         return None
@@ -132,13 +165,7 @@ def resolve_token(token: str) -> AccessGrant | None:
     digest = sha256_hex(token)
     if not is_token_shaped(token):
         return None
-    with scopes_disabled():
-        grant = (
-            AccessGrant.objects.select_related("campaign", "property", "organisation")
-            .filter(token_hash=digest)
-            .first()
-        )
-    return _live(grant)
+    return _live(_grant_where("token_hash", digest))
 
 
 def resolve_code(
@@ -182,13 +209,7 @@ def live_grant(grant_id: object) -> AccessGrant | None:
     """The grant stored in a portal session, if it still opens the portal."""
     if not isinstance(grant_id, int):
         return None
-    with scopes_disabled():
-        grant = (
-            AccessGrant.objects.select_related("campaign", "property", "organisation")
-            .filter(pk=grant_id)
-            .first()
-        )
-    return _live(grant)
+    return _live(_grant_where("id", grant_id))
 
 
 # --- the portal session's access -----------------------------------------------------------
@@ -252,6 +273,7 @@ def load_access(data: object) -> PortalAccess | None:
         prop = Property.objects.filter(pk=property_id).first()
         if campaign is None or prop is None or not _in_campaign(campaign, prop):
             return None
+    campaign.organisation = organisation
     return PortalAccess(organisation, campaign, prop, grant_id)
 
 

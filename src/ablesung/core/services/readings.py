@@ -10,10 +10,11 @@ with exactly one effective reading (the later one).
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
@@ -25,13 +26,17 @@ from ablesung.core.models import (
     CampaignMeter,
     CampaignStatus,
     ConfirmationReason,
+    Meter,
+    Organisation,
     Reading,
     ReadingSource,
+    Register,
     ReviewState,
 )
 from ablesung.core.services import audit
 from ablesung.core.services.actor import Actor
 from ablesung.core.services.plausibility_settings import campaign_thresholds, weights_for
+from ablesung.lib.model_rows import Part, RowShape, table
 
 UNITS = {"electricity": "kWh", "heat": "kWh"}
 MAX_COMMENT = 500
@@ -101,18 +106,56 @@ def check_value(
     )
 
 
+# Both run inside every reading's write transaction, so their SQL is written out once
+# (see ablesung.lib.model_rows); tests compare them with the ORM queries they stand for.
+_READING = RowShape(Part(Reading, "rd"))
+_LOCKED_LINE = RowShape(
+    Part(CampaignMeter, "cm", defer=("raw_row",)),
+    Part(Campaign, "c", parent="cm", via="campaign"),
+    Part(Organisation, "o", parent="c", via="organisation"),
+    Part(Register, "r", parent="cm", via="register"),
+    Part(Meter, "m", parent="r", via="meter"),
+)
+
+
+@cache
+def _effective_sql() -> str:
+    return (
+        f"FROM {table(Reading, 'rd')} WHERE rd.organisation_id = %s AND rd.deleted_at IS NULL "
+        "AND rd.campaign_id = %s AND rd.register_id = %s AND rd.superseded_by_id IS NULL "
+        "ORDER BY rd.created_at DESC, rd.id DESC LIMIT 1"
+    )
+
+
+@cache
+def _locked_line_sql() -> str:
+    """Locks the campaign-meter row only (PostgreSQL ``FOR UPDATE OF``): a lock on the joined
+    campaign and organisation rows would make every write of the organisation wait for the
+    others. SQLite has no row locks; its write transaction (``BEGIN IMMEDIATE``) is the lock."""
+    cm, c, o = table(CampaignMeter, "cm"), table(Campaign, "c"), table(Organisation, "o")
+    r, m = table(Register, "r"), table(Meter, "m")
+    lock = " FOR UPDATE OF cm" if connection.features.has_select_for_update_of else ""
+    return (
+        f"FROM {cm} JOIN {c} ON c.id = cm.campaign_id JOIN {o} ON o.id = c.organisation_id "
+        f"JOIN {r} ON r.id = cm.register_id JOIN {m} ON m.id = r.meter_id "
+        f"WHERE cm.organisation_id = %s AND cm.id = %s{lock}"
+    )
+
+
 def effective_reading(line: CampaignMeter) -> Reading | None:
     """The register's current reading in this campaign (not superseded, not in the trash)."""
-    found: Reading | None = (
-        Reading.objects.filter(
-            campaign_id=line.campaign_id,
-            register_id=line.register_id,
-            superseded_by__isnull=True,
-        )
-        .order_by("-created_at", "-id")
-        .first()
+    found = _READING.fetch(
+        Reading, _effective_sql(), [line.organisation_id, line.campaign_id, line.register_id]
     )
-    return found
+    return found[0] if found else None
+
+
+def _lock_line(line: CampaignMeter) -> CampaignMeter:
+    """The campaign-meter row again, locked, with campaign, organisation, register and meter."""
+    found = _LOCKED_LINE.fetch(CampaignMeter, _locked_line_sql(), [line.organisation_id, line.pk])
+    if not found:
+        raise CampaignMeter.DoesNotExist(f"campaign meter {line.pk}")
+    return found[0]
 
 
 def citizen_may_change(line: CampaignMeter, current: Reading | None, today: datetime.date) -> bool:
@@ -185,11 +228,7 @@ def do_record_reading(
     photo_name = ""
     try:
         with transaction.atomic():
-            locked = (
-                CampaignMeter.objects.select_for_update()
-                .select_related("campaign__organisation", "register__meter")
-                .get(pk=line.pk)
-            )
+            locked = _lock_line(line)
             current = effective_reading(locked)
             refusal = _refusal_for_state(locked, current, source, today)
             if refusal:

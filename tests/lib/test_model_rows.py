@@ -1,0 +1,73 @@
+"""Rows from hand-written SQL become the model instances the ORM would build."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_scopes import scopes_disabled
+
+from ablesung.core.models import Campaign, CampaignMeter, Reading, Register
+from ablesung.lib.model_rows import Part, RowShape, table
+from tests.conftest import OrgData
+
+LINE = RowShape(
+    Part(CampaignMeter, "cm"),
+    Part(Campaign, "c", parent="cm", via="campaign"),
+    Part(Register, "r", parent="cm", via="register"),
+)
+
+
+def test_values_are_converted_like_the_orm_does(org_a: OrgData) -> None:
+    with scopes_disabled():
+        CampaignMeter.objects.filter(pk=org_a.campaign_meter.pk).update(
+            previous_was_estimate=True, raw_row=["1", "Weiß", None]
+        )
+        expected = CampaignMeter.objects.get(pk=org_a.campaign_meter.pk)
+    [line] = LINE.fetch(
+        CampaignMeter,
+        f"FROM {table(CampaignMeter, 'cm')} JOIN {table(Campaign, 'c')} ON c.id = cm.campaign_id "
+        f"JOIN {table(Register, 'r')} ON r.id = cm.register_id WHERE cm.id = %s",
+        [org_a.campaign_meter.pk],
+    )
+    assert line.previous_was_estimate is True
+    assert line.raw_row == ["1", "Weiß", None]
+    assert isinstance(line.previous_value, Decimal)
+    assert line.previous_value == expected.previous_value
+    assert line.previous_date == datetime.date(2026, 1, 16)
+    assert isinstance(line.created_at, datetime.datetime)
+    assert line.created_at == expected.created_at
+    assert line._state.adding is False
+    assert line._state.db == "default"
+    with CaptureQueriesContext(connection) as queries:
+        assert line.campaign.key_date == datetime.date(2026, 12, 31)
+        assert line.register.meter_id == org_a.meter.pk
+    assert queries.captured_queries == []
+
+
+def test_deferred_fields_load_on_access(org_a: OrgData) -> None:
+    shape = RowShape(Part(Reading, "rd", defer=("comment",)))
+    [reading] = shape.fetch(
+        Reading, f"FROM {table(Reading, 'rd')} WHERE rd.id = %s", [org_a.reading.pk]
+    )
+    assert reading.get_deferred_fields() == {"comment"}
+    assert reading.value == Decimal(76440)
+    with scopes_disabled():
+        assert reading.comment == "Zähler im Keller"  # one more query, as with .defer()
+
+
+def test_no_rows_give_an_empty_list(org_a: OrgData) -> None:
+    shape = RowShape(Part(Reading, "rd"))
+    assert shape.fetch(Reading, f"FROM {table(Reading, 'rd')} WHERE rd.id = %s", [-1]) == []
+
+
+def test_shapes_are_checked() -> None:
+    with pytest.raises(ValueError, match="first part"):
+        RowShape(Part(Reading, "rd", parent="x", via="campaign"))
+    with pytest.raises(ValueError, match="parent and foreign key"):
+        RowShape(Part(Reading, "rd"), Part(Campaign, "c", parent="nowhere", via="campaign"))
+    with pytest.raises(ValueError, match="first part"):
+        RowShape()
+    with pytest.raises(TypeError, match="returns Reading"):
+        RowShape(Part(Reading, "rd")).fetch(Campaign, "FROM x", [])
