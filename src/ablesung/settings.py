@@ -172,6 +172,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+SESSION_ENGINE = "ablesung.core.session_store"
 SESSION_COOKIE_AGE = 10 * 60 * 60  # absolute limit for staff sessions
 SESSION_IDLE_TIMEOUT = 30 * 60
 SESSION_COOKIE_SECURE = True

@@ -1,0 +1,63 @@
+"""The session store: Django's database sessions with two queries fewer per visit."""
+
+import datetime
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from ablesung.core.session_store import SessionStore
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_new_session_is_stored_without_looking_its_key_up_first() -> None:
+    store = SessionStore()
+    store["portal_access"] = {"grant": 7}
+    with CaptureQueriesContext(connection) as queries:
+        store.save()
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert not any(sql.startswith("SELECT") for sql in statements)
+    assert any(sql.startswith("INSERT") for sql in statements)
+    assert store.session_key is not None
+    assert len(store.session_key) == 32
+    assert SessionStore(store.session_key)["portal_access"] == {"grant": 7}
+
+
+def test_loading_takes_one_query_and_sees_only_live_sessions() -> None:
+    store = SessionStore()
+    store["x"] = 1
+    store.save()
+    key = store.session_key
+    with CaptureQueriesContext(connection) as queries:
+        assert SessionStore(key).load() == {"x": 1}
+    assert len(queries.captured_queries) == 1
+    Session.objects.filter(session_key=key).update(
+        expire_date=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    expired = SessionStore(key)
+    assert expired.load() == {}
+    assert expired.session_key is None  # a new key is drawn when it is saved
+
+
+@pytest.mark.parametrize("key", [None, "", "short", "x" * 40, "'; DROP TABLE django_session; --"])
+def test_unknown_or_malformed_keys_give_an_empty_session(key: str | None) -> None:
+    store = SessionStore(key)
+    assert store.load() == {}
+    assert store.session_key is None
+    assert Session.objects.count() == 0
+
+
+def test_a_colliding_key_draws_another(monkeypatch: pytest.MonkeyPatch) -> None:
+    taken = SessionStore()
+    taken["owner"] = "first"
+    taken.save()
+    keys = iter([taken.session_key, "b" * 32])
+    monkeypatch.setattr(SessionStore, "_get_new_session_key", lambda self: next(keys))
+    second = SessionStore()
+    second["owner"] = "second"
+    second.save()
+    assert second.session_key == "b" * 32
+    assert SessionStore(taken.session_key)["owner"] == "first"
