@@ -51,12 +51,11 @@ def _counters(ip: str | None, target: str | None) -> list[tuple[Limit, str]]:
 def retry_after(*, ip: str | None, target: str | None = None) -> int | None:
     """Seconds until the next try is allowed, or ``None`` if no limit is reached."""
     now = time.time()
-    waits = []
-    for limit, subject in _counters(ip, target):
-        key, remaining = _key(limit, subject, now)
-        count = cache.get(key, 0)
-        if count >= limit.max_failures:
-            waits.append(remaining)
+    keyed = [(limit, *_key(limit, subject, now)) for limit, subject in _counters(ip, target)]
+    counts = cache.get_many([key for _, key, _ in keyed])  # one round trip for all counters
+    waits = [
+        remaining for limit, key, remaining in keyed if counts.get(key, 0) >= limit.max_failures
+    ]
     return max(waits) if waits else None
 
 
