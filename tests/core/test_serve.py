@@ -78,7 +78,7 @@ def test_custom_reserve() -> None:
 
 @pytest.mark.parametrize(
     ("requested", "expected", "capped"),
-    [(1, 1, False), (8, 8, False), (9, 8, True), (256, SQLITE_THREADS_PER_WORKER, True)],
+    [(1, 1, False), (2, 2, False), (3, 2, True), (256, SQLITE_THREADS_PER_WORKER, True)],
 )
 def test_sqlite_caps_per_worker(requested: int, expected: int, capped: bool) -> None:
     plan = plan_threads(workers=4, requested=requested, vendor="sqlite")

@@ -4,7 +4,10 @@ Threads per worker are capped so that workers × threads stays below the
 database's connection limit: every granian blocking thread keeps its own
 database connection (``CONN_MAX_AGE``), and granian's default of up to 512
 threads per worker once exhausted PostgreSQL's 100 connections and turned most
-writes into 500s. On SQLite more threads only queue for the single writer lock.
+writes into 500s. On SQLite more threads only queue for the single writer lock, and
+they queue badly: SQLite's busy handler polls with growing sleeps (up to 100 ms), so
+with 8 threads per worker the portal benchmark's p99 was about 700 ms; with 2 it was
+about 55 ms, and 40 % more submissions per second went through (``make bench``).
 
 The command checks the configuration, then replaces itself with
 ``python -m granian …`` so that signals (Ctrl-C, SIGTERM) reach granian directly.
@@ -23,7 +26,7 @@ from django.db import connection
 WSGI_TARGET = "ablesung.wsgi:application"
 CONNECTION_RESERVE = 10
 """PostgreSQL connections left for background workers, migrations, admin shells."""
-SQLITE_THREADS_PER_WORKER = 8
+SQLITE_THREADS_PER_WORKER = 2
 
 
 @dataclass(frozen=True)
