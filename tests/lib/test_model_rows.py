@@ -65,8 +65,16 @@ def test_no_rows_give_an_empty_list(org_a: OrgData) -> None:
 def test_shapes_are_checked() -> None:
     with pytest.raises(ValueError, match="first part"):
         RowShape(Part(Reading, "rd", parent="x", via="campaign"))
-    with pytest.raises(ValueError, match="parent and foreign key"):
+    with pytest.raises(ValueError, match="earlier part as parent"):
         RowShape(Part(Reading, "rd"), Part(Campaign, "c", parent="nowhere", via="campaign"))
+    with pytest.raises(ValueError, match="earlier part as parent"):
+        RowShape(
+            Part(CampaignMeter, "cm"),
+            Part(Campaign, "c", parent="r", via="campaign"),
+            Part(Register, "r", parent="cm", via="register"),
+        )
+    with pytest.raises(ValueError, match="no such fields"):
+        RowShape(Part(Reading, "rd", defer=("raw_row",)))
     with pytest.raises(ValueError, match="first part"):
         RowShape()
     with pytest.raises(TypeError, match="returns Reading"):

@@ -57,10 +57,15 @@ class RowShape:
     def __init__(self, *parts: Part) -> None:
         if not parts or parts[0].parent is not None:
             raise ValueError("the first part is the one returned and hangs on nothing")
-        aliases = [part.alias for part in parts]
+        seen = {parts[0].alias}
         for part in parts[1:]:
-            if part.parent not in aliases or part.via is None:
-                raise ValueError(f"{part.alias}: parent and foreign key are needed")
+            if part.parent not in seen or part.via is None:
+                raise ValueError(f"{part.alias}: an earlier part as parent and a foreign key")
+            seen.add(part.alias)
+        for part in parts:
+            names = {f.name for f in part.model._meta.concrete_fields}
+            if not set(part.defer) <= names:
+                raise ValueError(f"{part.alias}: no such fields {set(part.defer) - names}")
         self.parts = parts
         self._compiled: dict[str, _Compiled] = {}
 
