@@ -15,6 +15,7 @@ from ablesung.core.models import (
     Campaign,
     CampaignMeter,
     ImportBatch,
+    ImportRowError,
     ImportStatus,
     Meter,
     Organisation,
@@ -409,6 +410,36 @@ def test_errors_found_while_reading_ahead_reject_everything(
         assert not Property.objects.exists()
     assert threading.active_count() == threads
     assert sys.getswitchinterval() == interval
+
+
+@pytest.mark.django_db
+def test_a_rejected_import_waits_for_the_inserts_still_running(
+    org: Organisation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL inserts a chunk in a thread while the next one is checked. When that
+    check rejects the file, the transaction ends only after the thread's inserts: ended
+    under them, they ran in a new transaction without the staging table, and storing the
+    rejected rows then failed."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the insert thread runs on PostgreSQL only")
+    from ablesung.core.services import meter_import
+    from ablesung.core.services.bulk_writer import BulkWriter
+
+    monkeypatch.setattr(meter_import, "CHUNK", 1)
+    execute_later = BulkWriter._execute_later
+
+    def slow(self: BulkWriter, statements: list[tuple[str, list[Any]]]) -> None:
+        execute_later(self, [("SELECT pg_sleep(0.3)", []), *statements])
+
+    monkeypatch.setattr(BulkWriter, "_execute_later", slow)
+    broken_row = [*ROWS, ROWS[0].replace("M-1", "M-9").replace("16.01.2026", "31.02.2025")]
+    batch = import_file(org, csv_bytes(broken_row))
+    assert batch.status == ImportStatus.REJECTED
+    assert batch.error_count == 1
+    with scopes_disabled():
+        assert ImportRowError.objects.filter(batch=batch).count() == 1
+    with organisation_scope(org):
+        assert not Meter.objects.exists()
 
 
 @pytest.mark.django_db

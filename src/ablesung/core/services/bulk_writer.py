@@ -694,6 +694,15 @@ class BulkWriter:
             rows,
         )
 
+    def stop(self) -> None:
+        """Waits for inserts still running on this connection, so that the transaction ends
+        after them, never under them (which would run them in a new transaction without
+        the staging table). For the end of a failed import: their error no longer matters."""
+        if self._background is not None:
+            self._background.join()
+            self._background = None
+        self._background_error = None
+
     def finish(self) -> None:
         """Waits for the last inserts; drops the staging table (PostgreSQL drops it at
         commit anyway)."""

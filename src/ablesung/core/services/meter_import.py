@@ -633,32 +633,35 @@ def _import_rows(
             max_cell_chars=limits.max_cell_chars,
         )
         writer = BulkWriter(batch.organisation_id, campaign.pk, batch.pk)
-        total = _count_records(path, detected)
-        rows = iter_rows(path, detected, limits=limits, decimal_comma=profile.decimal_comma)
-        seen = 0
-        with _ReadAhead(_validated_chunks(rows, validator, errors, limits)) as chunks:
-            chunks.start_next()
-            while (item := chunks.take()) is not None:
-                seen, block = item
-                valid_so_far = not errors  # the thread may add errors from here on
-                if valid_so_far:
-                    writer.stage(block)
-                # the thread reads and checks the next chunk while the database inserts this one
+        try:
+            total = _count_records(path, detected)
+            rows = iter_rows(path, detected, limits=limits, decimal_comma=profile.decimal_comma)
+            seen = 0
+            with _ReadAhead(_validated_chunks(rows, validator, errors, limits)) as chunks:
                 chunks.start_next()
-                if valid_so_far:
-                    writer.apply()
-                _report_progress(batch.pk, seen, total)
-                if on_progress:
-                    on_progress(seen, total)
-        errors.extend(validator.finish())
-        if errors:
-            raise _Rejected
-        if seen == 0:
-            raise ImportRefused(_("Die Datei enthält keine Zeilen mit Zählern."))
-        writer.finish()
-        _report_progress(batch.pk, seen, seen)
-        if on_progress:
-            on_progress(seen, seen)
+                while (item := chunks.take()) is not None:
+                    seen, block = item
+                    valid_so_far = not errors  # the thread may add errors from here on
+                    if valid_so_far:
+                        writer.stage(block)
+                    # the thread reads and checks the next chunk while the database inserts this one
+                    chunks.start_next()
+                    if valid_so_far:
+                        writer.apply()
+                    _report_progress(batch.pk, seen, total)
+                    if on_progress:
+                        on_progress(seen, total)
+            errors.extend(validator.finish())
+            if errors:
+                raise _Rejected
+            if seen == 0:
+                raise ImportRefused(_("Die Datei enthält keine Zeilen mit Zählern."))
+            writer.finish()
+            _report_progress(batch.pk, seen, seen)
+            if on_progress:
+                on_progress(seen, seen)
+        finally:
+            writer.stop()  # an error above must not end the transaction under its inserts
         counts = writer.counts.as_dict()
         _finish(batch, ImportStatus.SUCCEEDED, counts=counts)
         _audit_result(batch, "import.succeeded")
