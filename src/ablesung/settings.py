@@ -128,6 +128,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA cache_size=-32000; PRAGMA temp_store=MEMORY;"
         ),
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # psycopg prepares a statement once it ran 5 times on a connection. Only the
+    # server-binding cursors of ablesung.lib.model_rows (the portal's hot reads) are ever
+    # prepared; the ORM's cursors bind on the client. Behind PgBouncer in transaction
+    # mode set this to None.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache (rate limits, shared between processes) ---------------------------

@@ -79,3 +79,25 @@ def test_shapes_are_checked() -> None:
         RowShape()
     with pytest.raises(TypeError, match="returns Reading"):
         RowShape(Part(Reading, "rd")).fetch(Campaign, "FROM x", [])
+
+
+def test_postgresql_prepares_the_statement_once_it_ran_five_times(org_a: OrgData) -> None:
+    """The hot reads are planned once per connection; Django's own queries never are."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements: PostgreSQL only")
+    shape = RowShape(Part(Reading, "rd"))
+    tail = f"FROM {table(Reading, 'rd')} WHERE rd.id = %s"
+
+    def prepared() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return [row[0] for row in cursor.fetchall()]
+
+    for _ in range(6):
+        assert shape.fetch(Reading, tail, [org_a.reading.pk])[0].pk == org_a.reading.pk
+    with scopes_disabled():
+        for _ in range(6):
+            assert Reading.objects.filter(pk=org_a.reading.pk).exists()
+    statements = prepared()
+    assert any(tail.replace("%s", "$1") in sql for sql in statements), statements
+    assert not any("LIMIT 1" in sql for sql in statements)  # the ORM's exists() query

@@ -4,7 +4,8 @@ The ORM compiles every queryset anew: lookups, joins, ``select_related``, orderi
 For the portal's few small queries per request that costs several times what the
 database needs to answer them (measured: about 70 % of a query's time on SQLite).
 A :class:`RowShape` works out the column list and the database converters once per
-connection; its rows become the same model instances the ORM builds, with the
+connection, PostgreSQL prepares its statements (see :func:`_preparable_cursor`), and its
+rows become the same model instances the ORM builds, with the
 related instances cached on them as ``select_related`` does.
 
 The caller writes ``FROM … WHERE …`` itself, so it must also write what the ORM
@@ -18,11 +19,30 @@ from typing import Any, TypeVar
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Field, Model
 
 M = TypeVar("M", bound=Model)
 
 Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
+
+
+def _preparable_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
+    """On PostgreSQL a cursor with server-side binding, whose statements psycopg prepares
+    once they ran ``prepare_threshold`` times on a connection (settings): the joins here
+    are then planned once per connection, not on every request. Django's own cursors bind
+    on the client and are never prepared. Elsewhere the usual cursor."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    cursor_class: Any = ServerBindingCursor  # the stubs know neither its arguments nor its use
+    with connection.wrap_database_errors:
+        raw = cursor_class(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)
+    return connection.make_cursor(raw)
 
 
 def table(model: type[Model], alias: str, using: str = "default") -> str:
@@ -112,7 +132,7 @@ class RowShape:
             raise TypeError(f"this shape returns {self.parts[0].model.__name__}")
         compiled = self.compiled(using)
         connection = connections[using]
-        with connection.cursor() as cursor:
+        with _preparable_cursor(connection) as cursor:
             cursor.execute(f"{self.select(using)} {tail}", params)
             rows = cursor.fetchall()
         result: list[M] = []
