@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django_scopes import scopes_disabled
 
 from ablesung.core.models import Campaign, CampaignMeter, Reading, Register
-from ablesung.lib.model_rows import Part, RowShape, table
+from ablesung.lib.model_rows import Part, RowShape, insert, table
 from tests.conftest import OrgData
 
 LINE = RowShape(
@@ -101,3 +101,38 @@ def test_postgresql_prepares_the_statement_once_it_ran_five_times(org_a: OrgData
     statements = prepared()
     assert any(tail.replace("%s", "$1") in sql for sql in statements), statements
     assert not any("LIMIT 1" in sql for sql in statements)  # the ORM's exists() query
+
+
+def test_insert_stores_what_save_stores(org_a: OrgData) -> None:
+    def fields(reading: Reading) -> dict[str, object]:
+        return {f.attname: getattr(reading, f.attname) for f in Reading._meta.concrete_fields}
+
+    def new() -> Reading:
+        return Reading(
+            organisation=org_a.organisation,
+            campaign=org_a.campaign,
+            register=org_a.register,
+            value=Decimal("76440.125"),
+            reading_date=datetime.date(2026, 12, 30),
+            source="online",
+            comment="Zähler „im“ Keller",
+            photo="photos/2026/12/a.jpg",
+            codes=["rise", "long_gap"],
+        )
+
+    by_save, by_insert = new(), insert(new())
+    by_save.save()
+    assert by_insert.pk is not None
+    assert by_insert._state.adding is False
+    with scopes_disabled():
+        stored = {
+            r.pk: fields(r) for r in Reading.objects.filter(pk__in=[by_save.pk, by_insert.pk])
+        }
+    saved, inserted = stored[by_save.pk], stored[by_insert.pk]
+    for row in (saved, inserted):
+        row.pop("id")
+        row.pop("created_at")
+    assert inserted == saved
+    assert inserted["codes"] == ["rise", "long_gap"]
+    with pytest.raises(ValueError, match="new instances only"):
+        insert(by_insert)

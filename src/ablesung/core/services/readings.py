@@ -36,7 +36,7 @@ from ablesung.core.models import (
 from ablesung.core.services import audit
 from ablesung.core.services.actor import Actor
 from ablesung.core.services.plausibility_settings import campaign_thresholds, weights_for
-from ablesung.lib.model_rows import Part, RowShape, table
+from ablesung.lib.model_rows import Part, RowShape, insert, table
 
 UNITS = {"electricity": "kWh", "heat": "kWh"}
 MAX_COMMENT = 500
@@ -254,20 +254,22 @@ def do_record_reading(
             if photo is not None:
                 photo_name = _store_photo(photo)
             organisation = locked.campaign.organisation  # selected with the lock
-            reading = Reading.objects.create(
-                organisation=organisation,
-                campaign_id=locked.campaign_id,
-                register_id=locked.register_id,
-                value=result.value,
-                reading_date=submission.reading_date,
-                source=source,
-                comment=submission.comment.strip(),
-                reason=reason,
-                confirmation_reason=reason_text,
-                photo=photo_name,
-                outcome=result.outcome.key,
-                codes=list(result.codes),
-                actor=actor.user,
+            reading = insert(
+                Reading(
+                    organisation=organisation,
+                    campaign_id=locked.campaign_id,
+                    register_id=locked.register_id,
+                    value=result.value,
+                    reading_date=submission.reading_date,
+                    source=source,
+                    comment=submission.comment.strip(),
+                    reason=reason,
+                    confirmation_reason=reason_text,
+                    photo=photo_name,
+                    outcome=result.outcome.key,
+                    codes=list(result.codes),
+                    actor=actor.user,
+                )
             )
             if current is not None:
                 current.superseded_by = reading
