@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 from django.contrib.sessions.models import Session
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -13,14 +13,15 @@ from ablesung.core.session_store import SessionStore
 pytestmark = pytest.mark.django_db
 
 
-def test_a_new_session_is_stored_without_looking_its_key_up_first() -> None:
+@pytest.mark.django_db(transaction=True)  # autocommit, as in a request
+def test_a_new_session_is_one_insert() -> None:
     store = SessionStore()
     store["portal_access"] = {"grant": 7}
     with CaptureQueriesContext(connection) as queries:
         store.save()
     statements = [q["sql"] for q in queries.captured_queries]
-    assert not any(sql.startswith("SELECT") for sql in statements)
-    assert any(sql.startswith("INSERT") for sql in statements)
+    assert len(statements) == 1  # no lookup, no BEGIN/COMMIT around the insert
+    assert statements[0].startswith("INSERT")
     assert store.session_key is not None
     assert len(store.session_key) == 32
     assert SessionStore(store.session_key)["portal_access"] == {"grant": 7}
@@ -61,3 +62,11 @@ def test_a_colliding_key_draws_another(monkeypatch: pytest.MonkeyPatch) -> None:
     second.save()
     assert second.session_key == "b" * 32
     assert SessionStore(taken.session_key)["owner"] == "first"
+
+
+def test_inside_a_transaction_a_new_session_is_saved_as_django_does() -> None:
+    store = SessionStore()
+    store["x"] = 2
+    with transaction.atomic():
+        store.save()
+    assert SessionStore(store.session_key)["x"] == 2

@@ -355,3 +355,48 @@ def test_accessibility_statement_names_the_organisations_contact_in_a_session(
     anonymous = Client().get("/barrierefreiheit/")
     assert "barrierefrei@stadt-a.example" not in anonymous.text
     assert "Sind Ihnen Barrieren aufgefallen?" in anonymous.text
+
+
+def test_a_meter_with_two_registers_stores_both_or_neither(
+    citizen: Client, org_a: OrgData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HT and NT are one submission: a refusal of the second (e.g. released meanwhile)
+    takes the first back too."""
+    from ablesung.core.services.readings import ReadingRefused, do_record_reading
+    from ablesung.portal import reading_views
+
+    with scopes_disabled():
+        Register.objects.filter(pk=org_a.register.pk).update(code="HT")
+        low = Register.objects.create(organisation=org_a.organisation, meter=org_a.meter, code="NT")
+        CampaignMeter.objects.create(
+            organisation=org_a.organisation,
+            campaign=org_a.campaign,
+            register=low,
+            previous_value=Decimal(100),
+            previous_date=datetime.date(2026, 1, 16),
+        )
+    fields = {
+        f"value_{org_a.register.pk}": "76440",
+        f"value_{low.pk}": "120",
+        "reading_date": "2026-12-30",
+    }
+    record = do_record_reading
+    calls: list[int] = []
+
+    def refuse_the_second(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:
+            raise ReadingRefused("Dieser Zählerstand wurde bereits freigegeben.")
+        return record(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reading_views, "do_record_reading", refuse_the_second)
+    response = citizen.post(form_url(org_a), fields)
+    assert response.status_code == 400
+    assert "bereits freigegeben" in response.text
+    assert len(calls) == 2
+    with scopes_disabled():
+        assert not Reading.objects.filter(register__in=[org_a.register, low]).exists()
+    monkeypatch.setattr(reading_views, "do_record_reading", record)
+    assert citizen.post(form_url(org_a), fields).status_code == 302
+    with scopes_disabled():
+        assert Reading.objects.filter(register__in=[org_a.register, low]).count() == 2

@@ -5,6 +5,8 @@
   Django's ``create()`` would draw another key (``CreateError``).
 * Loading reads the row with SQL written out once instead of compiling an ORM query
   on every request (see :mod:`ablesung.lib.model_rows`).
+* A new session outside a transaction is one INSERT, which is atomic by itself:
+  Django's ``save()`` wraps it in BEGIN and COMMIT (two more round trips).
 
 Expiry, cookie handling and cleanup stay Django's (``SESSION_ENGINE`` points here).
 """
@@ -12,13 +14,13 @@ Expiry, cookie handling and cleanup stay Django's (``SESSION_ENGINE`` points her
 from functools import cache
 
 from django.contrib.sessions.backends import db
-from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError
 from django.contrib.sessions.models import Session
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from ablesung.lib.model_rows import Part, RowShape, table
+from ablesung.lib.model_rows import Part, RowShape, insert, table
 
 _SESSION = RowShape(Part(Session, "s"))
 
@@ -29,6 +31,16 @@ def _load_sql() -> str:
 
 
 class SessionStore(db.SessionStore):
+    def save(self, must_create: bool = False) -> None:
+        if not must_create or self.session_key is None or connection.in_atomic_block:
+            super().save(must_create)
+            return
+        data = self._get_session(no_load=True)  # type: ignore[attr-defined]  # not in the stubs
+        try:
+            insert(self.create_model_instance(data))
+        except IntegrityError as taken:  # create() draws another key
+            raise CreateError from taken
+
     def _get_new_session_key(self) -> str:
         return get_random_string(32, VALID_KEY_CHARS)
 

@@ -160,32 +160,40 @@ class RowShape:
 
 
 @cache
-def _insert_sql(model: type[Model], using: str) -> tuple[str, tuple[Field[Any, Any], ...]]:
+def _insert_sql(model: type[Model], using: str) -> tuple[str, tuple[Field[Any, Any], ...], bool]:
+    """The INSERT, the fields it takes, and whether it returns a generated key."""
     connection = connections[using]
     quote = connection.ops.quote_name
-    fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
-    columns = ", ".join(quote(f.column) for f in fields if f.column)
-    marks = ", ".join(["%s"] * len(fields))
     pk = model._meta.pk
     assert pk is not None
-    assert pk.column is not None
+    generated = bool(getattr(pk, "db_returning", False))  # an auto-incremented id
+    fields = tuple(f for f in model._meta.concrete_fields if not (f is pk and generated))
+    columns = ", ".join(quote(f.column) for f in fields if f.column)
+    marks = ", ".join(["%s"] * len(fields))
     # names from the model's metadata only; values go in as parameters
     sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
-    return f"{sql} RETURNING {quote(pk.column)}", fields
+    if generated:
+        assert pk.column is not None
+        sql += f" RETURNING {quote(pk.column)}"
+    return sql, fields, generated
 
 
 def insert[T: Model](instance: T, *, using: str = "default") -> T:
-    """Stores a new instance with one ``INSERT … RETURNING`` written once per model, as
-    ``Model.save()`` would (values prepared by each field), without its per-call query
-    compilation. For hot paths of models without ``save()`` logic or signals."""
-    if not instance._state.adding or instance.pk is not None:
+    """Stores a new instance with one ``INSERT`` written once per model, as
+    ``Model.save()`` would (values prepared by each field, a generated id set), without
+    its per-call query compilation. For hot paths of models without ``save()`` logic or
+    signals. A taken key raises ``IntegrityError``."""
+    if not instance._state.adding:
         raise ValueError("insert() stores new instances only")
     connection = connections[using]
-    sql, fields = _insert_sql(type(instance), using)
+    sql, fields, generated = _insert_sql(type(instance), using)
+    if generated and instance.pk is not None:
+        raise ValueError("insert() stores new instances only")
     params = [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for f in fields]
     with _preparable_cursor(connection) as cursor:
         cursor.execute(sql, params)
-        instance.pk = cursor.fetchone()[0]
+        if generated:
+            instance.pk = cursor.fetchone()[0]
     instance._state.adding = False
     instance._state.db = using
     return instance

@@ -1,6 +1,8 @@
 """Citizen pages after access: the overview, the reading form per meter with its live check,
 and switching between one person's properties."""
 
+from contextlib import nullcontext
+
 from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -77,7 +79,9 @@ def _save(
     """Stores every register of the meter, all or nothing; the refusal messages if any."""
     actor = citizen_actor(request)
     try:
-        with transaction.atomic():
+        # all registers or none; for one register the service's own transaction is that
+        # (an outer one would only add a savepoint: two round trips on PostgreSQL)
+        with transaction.atomic() if len(views) > 1 else nullcontext():
             for view in views:
                 recorded = do_record_reading(
                     view.line,
