@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django_scopes import scopes_disabled
 
 from ablesung.core.models import Campaign, CampaignMeter, Reading, Register
-from ablesung.lib.model_rows import Part, RowShape, insert, table
+from ablesung.lib.model_rows import Part, RowShape, insert, table, update
 from tests.conftest import OrgData
 
 LINE = RowShape(
@@ -136,3 +136,28 @@ def test_insert_stores_what_save_stores(org_a: OrgData) -> None:
     assert inserted["codes"] == ["rise", "long_gap"]
     with pytest.raises(ValueError, match="new instances only"):
         insert(by_insert)
+
+
+def test_update_writes_the_named_fields_only(org_a: OrgData) -> None:
+    with scopes_disabled():
+        reading = Reading.objects.get(pk=org_a.reading.pk)
+        newer = Reading.objects.create(
+            organisation=org_a.organisation,
+            campaign=org_a.campaign,
+            register=org_a.register,
+            value=Decimal(76450),
+            reading_date=datetime.date(2026, 12, 30),
+            source="online",
+        )
+        reading.superseded_by = newer
+        reading.comment = "not written"
+        update(reading, "superseded_by")
+        stored = Reading.objects.get(pk=reading.pk)
+    assert stored.superseded_by_id == newer.pk
+    assert stored.comment == "Zähler im Keller"
+    with pytest.raises(ValueError, match="stored instances"):
+        update(Reading(), "comment")
+    with pytest.raises(ValueError, match="stored instances"):
+        update(stored)
+    with pytest.raises(ValueError, match="no column"):
+        update(stored, "supersedes")

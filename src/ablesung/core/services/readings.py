@@ -36,7 +36,7 @@ from ablesung.core.models import (
 from ablesung.core.services import audit
 from ablesung.core.services.actor import Actor
 from ablesung.core.services.plausibility_settings import campaign_thresholds, weights_for
-from ablesung.lib.model_rows import Part, RowShape, insert, table
+from ablesung.lib.model_rows import Part, RowShape, insert, table, update
 
 UNITS = {"electricity": "kWh", "heat": "kWh"}
 MAX_COMMENT = 500
@@ -273,7 +273,7 @@ def do_record_reading(
             )
             if current is not None:
                 current.superseded_by = reading
-                current.save(update_fields=["superseded_by"])
+                update(current, "superseded_by")
             audit.record(
                 "reading.corrected" if current is not None else "reading.submitted",
                 actor=actor,
