@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from functools import cache, wraps
 from typing import Any
 
+from django.forms import BoundField
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
@@ -61,6 +62,7 @@ class LineView:
     submitted_reason: str = ""
     submitted_reason_text: str = ""
     history: list[HistoryPoint] = field(default_factory=list)
+    field: BoundField | None = None  # the value input, on the meter form
 
     @property
     def value_name(self) -> str:

@@ -107,11 +107,15 @@ def meter_form(request: HttpRequest, meter_id: int) -> HttpResponse:
     meter = lines[0].register.meter
     views = line_views(lines)
     changeable = [view for view in views if view.may_change]
-    form = MeterReadingForm([view.line for view in changeable])
+    posted = request.method == "POST" and bool(changeable)
+    lines_to_enter = [view.line for view in changeable]
+    if posted:
+        form = MeterReadingForm(lines_to_enter, request.POST, request.FILES)
+    else:
+        form = MeterReadingForm(lines_to_enter)
     status = 200
     problems: list[str] = []
-    if request.method == "POST" and changeable:
-        form = MeterReadingForm([view.line for view in changeable], request.POST, request.FILES)
+    if posted:
         status = 400
         if form.is_valid():
             submissions = {}
@@ -153,6 +157,8 @@ def meter_form(request: HttpRequest, meter_id: int) -> HttpResponse:
             problems.extend(str(error) for error in form.errors.get(name, []))
     for view in views:
         view.history = consumption_history(view.line, view.effective)
+    for view in changeable:
+        view.field = form[view.value_name]
     context = page_context(
         request, meter=meter, views=views, form=form, problems=problems, any_open=bool(changeable)
     )
