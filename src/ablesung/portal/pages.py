@@ -25,7 +25,7 @@ from ablesung.core.scoping import organisation_scope
 from ablesung.core.services.access import PortalAccess
 from ablesung.core.services.actor import Actor
 from ablesung.core.services.history import HistoryPoint, chart_bars
-from ablesung.core.services.readings import citizen_may_change, unit_for
+from ablesung.core.services.readings import citizen_may_change, effective_readings, unit_for
 from ablesung.lib.model_rows import Part, RowShape, table
 from ablesung.lib.net import client_ip
 from ablesung.portal.access_views import window_page
@@ -97,14 +97,13 @@ class LineView:
         return chart_bars(self.history)
 
 
-# Both queries run on every portal page, so their SQL is written out once (see
-# ablesung.lib.model_rows); tests compare them with the ORM queries they stand for.
+# The lines are read on every portal page, so their SQL is written out once (see
+# ablesung.lib.model_rows); a test compares it with the ORM query it stands for.
 _LINE = RowShape(
     Part(CampaignMeter, "cm", defer=("raw_row",)),
     Part(Register, "r", parent="cm", via="register"),
     Part(Meter, "m", parent="r", via="meter"),
 )
-_READING = RowShape(Part(Reading, "rd"))
 
 
 @cache
@@ -124,16 +123,6 @@ def _lines_sql(one_meter: bool) -> str:
     )
 
 
-@cache
-def _readings_sql(registers: int) -> str:
-    marks = ", ".join(["%s"] * registers)
-    return (
-        f"FROM {table(Reading, 'rd')} WHERE rd.organisation_id = %s AND rd.deleted_at IS NULL "
-        "AND rd.campaign_id = %s AND rd.superseded_by_id IS NULL "
-        f"AND rd.register_id IN ({marks}) ORDER BY rd.created_at, rd.id"
-    )
-
-
 def property_lines(access: PortalAccess, meter_id: int | None = None) -> list[CampaignMeter]:
     """The property's registers in this campaign, with meter, campaign and organisation set."""
     org = access.organisation.pk
@@ -149,15 +138,7 @@ def property_lines(access: PortalAccess, meter_id: int | None = None) -> list[Ca
 def line_views(lines: list[CampaignMeter]) -> list[LineView]:
     """One query for the effective readings of all lines."""
     today = timezone.localdate()
-    current: dict[int, Reading] = {}
-    if lines:
-        registers = [line.register_id for line in lines]
-        readings = _READING.fetch(
-            Reading,
-            _readings_sql(len(registers)),
-            [lines[0].organisation_id, lines[0].campaign_id, *registers],
-        )
-        current = {reading.register_id: reading for reading in readings}  # newest wins
+    current = effective_readings(lines)
     views = [LineView(line, current.get(line.register_id), False) for line in lines]
     for view in views:
         view.may_change = citizen_may_change(view.line, view.effective, today)

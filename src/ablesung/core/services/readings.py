@@ -106,8 +106,8 @@ def check_value(
     )
 
 
-# Both run inside every reading's write transaction, so their SQL is written out once
-# (see ablesung.lib.model_rows); tests compare them with the ORM queries they stand for.
+# Both run on every portal page or inside every reading's write transaction, so their SQL is
+# written out once (see ablesung.lib.model_rows); tests compare them with the ORM queries.
 _READING = RowShape(Part(Reading, "rd"))
 _LOCKED_LINE = RowShape(
     Part(CampaignMeter, "cm", defer=("raw_row",)),
@@ -119,11 +119,12 @@ _LOCKED_LINE = RowShape(
 
 
 @cache
-def _effective_sql() -> str:
+def _effective_sql(registers: int) -> str:
+    marks = ", ".join(["%s"] * registers)
     return (
         f"FROM {table(Reading, 'rd')} WHERE rd.organisation_id = %s AND rd.deleted_at IS NULL "
-        "AND rd.campaign_id = %s AND rd.register_id = %s AND rd.superseded_by_id IS NULL "
-        "ORDER BY rd.created_at DESC, rd.id DESC LIMIT 1"
+        "AND rd.campaign_id = %s AND rd.superseded_by_id IS NULL "
+        f"AND rd.register_id IN ({marks}) ORDER BY rd.created_at, rd.id"
     )
 
 
@@ -142,12 +143,23 @@ def _locked_line_sql() -> str:
     )
 
 
+def effective_readings(lines: list[CampaignMeter]) -> dict[int, Reading]:
+    """The current reading (not superseded, not in the trash) of each line's register in
+    its campaign, by register id; one query. The lines belong to one campaign."""
+    if not lines:
+        return {}
+    registers = [line.register_id for line in lines]
+    readings = _READING.fetch(
+        Reading,
+        _effective_sql(len(registers)),
+        [lines[0].organisation_id, lines[0].campaign_id, *registers],
+    )
+    return {reading.register_id: reading for reading in readings}  # newest wins
+
+
 def effective_reading(line: CampaignMeter) -> Reading | None:
     """The register's current reading in this campaign (not superseded, not in the trash)."""
-    found = _READING.fetch(
-        Reading, _effective_sql(), [line.organisation_id, line.campaign_id, line.register_id]
-    )
-    return found[0] if found else None
+    return effective_readings([line]).get(line.register_id)
 
 
 def _lock_line(line: CampaignMeter) -> CampaignMeter:
