@@ -30,13 +30,14 @@ from ablesung.backend.branding_forms import BrandingForm
 from ablesung.backend.campaign_views import OpenCampaignForm
 from ablesung.backend.forms import MappingForm, UploadForm
 from ablesung.backend.settings_forms import ProfileUploadForm, ThresholdsForm
-from ablesung.core.models import AccessMethod, CampaignMeter, Register
+from ablesung.core.models import AccessMethod
 from ablesung.core.templatetags.form_fields import form_field
 from ablesung.formats import Detected, Profile
 from ablesung.plausibility.thresholds import Thresholds
 from ablesung.portal.access_views import AccessForm, CustomerAccessForm
 from ablesung.portal.forms import FinishForm, MessageForm, MeterReadingForm
 from tests.conftest import OrgData
+from tests.form_samples import detected, reading_lines
 from tests.portal.conftest import citizen, form_url, portal_clock, post_value
 
 # fixtures of tests/portal, used by the page tests below
@@ -61,26 +62,6 @@ def assert_same(field: forms.BoundField) -> str:
 
 
 # --- every form of the project ---------------------------------------------------------
-
-
-def reading_lines() -> list[CampaignMeter]:
-    return [
-        CampaignMeter(register=Register(pk=pk, code=code))
-        for pk, code in ((11, ""), (12, "HT"), (13, "NT"))
-    ]
-
-
-def detected() -> Detected:
-    return Detected(
-        kind="csv",
-        encoding="utf-8",
-        separator=";",
-        quotechar='"',
-        line_end="\n",
-        header_row=1,
-        header=["Zähler<nr>", "Stand & Datum", "Datum", ""],
-        sheets=["Blatt 1"],
-    )
 
 
 def xlsx_detected() -> Detected:

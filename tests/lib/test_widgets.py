@@ -40,9 +40,9 @@ from ablesung.backend.branding_forms import TelInput as BrandingTelInput
 from ablesung.backend.campaign_views import OpenCampaignForm
 from ablesung.backend.forms import MappingForm, UploadForm
 from ablesung.backend.settings_forms import ProfileUploadForm, ThresholdsForm
-from ablesung.core.models import AccessMethod, CampaignMeter, Register
+from ablesung.core.models import AccessMethod
 from ablesung.core.templatetags.form_fields import accessible_widget, aria_attrs
-from ablesung.formats import Detected, Profile
+from ablesung.formats import Profile
 from ablesung.lib.widgets import (
     SUPPORTED_TEMPLATES,
     PythonWidgetRenderer,
@@ -53,6 +53,7 @@ from ablesung.lib.widgets import (
 from ablesung.plausibility.thresholds import Thresholds
 from ablesung.portal.access_views import AccessForm, CustomerAccessForm
 from ablesung.portal.forms import FinishForm, GermanDateInput, MessageForm, MeterReadingForm
+from tests.form_samples import detected, reading_lines
 
 NASTY = ['<script>alert("x")</script>', "Müller & Söhne 'GmbH'", "&amp; &lt;", "\n zwei\nZeilen "]
 BOOLEAN_ATTRS: dict[str, Any] = {"autofocus": True, "readonly": False, "data-n": 0, "x": None}
@@ -547,26 +548,6 @@ def test_accessible_widget_links_hint_and_error() -> None:
 
 
 # --- every form of the project -----------------------------------------------------------
-
-
-def reading_lines() -> list[CampaignMeter]:
-    return [
-        CampaignMeter(register=Register(pk=pk, code=code))
-        for pk, code in ((11, ""), (12, "HT"), (13, "NT"))
-    ]
-
-
-def detected() -> Detected:
-    return Detected(
-        kind="csv",
-        encoding="utf-8",
-        separator=";",
-        quotechar='"',
-        line_end="\n",
-        header_row=1,
-        header=["Zähler<nr>", "Stand & Datum", ""],
-        sheets=["Blatt 1"],
-    )
 
 
 def project_forms() -> Iterator[forms.BaseForm]:
