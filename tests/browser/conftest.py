@@ -122,19 +122,16 @@ def run_command(env: dict[str, str], *args: str) -> str:
 
 
 def _run(env: dict[str, str], *args: str) -> str:
+    return _checked([*ablesung_command(), *args], env, f"ablesung {' '.join(args)}")
+
+
+def _checked(command: list[str], env: dict[str, str], label: str) -> str:
+    """The command's output; the test fails with its output when it fails."""
     result = subprocess.run(
-        [*ablesung_command(), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        command, env=env, capture_output=True, text=True, timeout=120, check=False
     )
     if result.returncode != 0:
-        pytest.fail(
-            f"ablesung {' '.join(args)} failed ({result.returncode}):\n"
-            f"{result.stdout}\n{result.stderr}"
-        )
+        pytest.fail(f"{label} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result.stdout
 
 
@@ -270,19 +267,10 @@ PORTAL_PROPERTIES = ("phone", "desktop", "keyboard", "nojs", "code")
 @pytest.fixture(scope="session")
 def portal_seed(https_server: HttpsServer) -> PortalSeed:
     """An open campaign of its own organisation with links issued once (``seed_portal.py``)."""
-    result = subprocess.run(
-        [sys.executable, str(SEED_PORTAL), *PORTAL_PROPERTIES],
-        env=https_server.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    output = _checked(
+        [sys.executable, str(SEED_PORTAL), *PORTAL_PROPERTIES], https_server.env, "seed_portal.py"
     )
-    if result.returncode != 0:
-        pytest.fail(
-            f"seed_portal.py failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
-        )
-    data = json.loads(result.stdout.strip().splitlines()[-1])
+    data = json.loads(output.strip().splitlines()[-1])
     values = data.pop("_values")
     later = data.pop("_later")
     return PortalSeed(
