@@ -159,6 +159,11 @@ def test_property_lines_match_the_orm(rich: OrgData, org_b: OrgData) -> None:
                 line.pk for line in orm_lines(access, meter.pk)
             ]
         assert property_lines(access, org_b.meter.pk) == []
+        with transaction.atomic():  # the locking form reads the same lines
+            locked = property_lines(access, lock=True)
+            assert [no_queries(line, *paths) for line in locked] == [
+                values(line, *paths) for line in expected
+            ]
 
 
 def add_reading(data: OrgData, line: CampaignMeter, value: int, **extra: Any) -> Reading:
@@ -320,3 +325,39 @@ def test_the_write_lock_holds_one_line_not_its_campaign_or_organisation(rich: Or
         holder.join(timeout=30)
     with scopes_disabled():
         assert Reading.objects.filter(register=second.register, value=1500).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_portal_locks_a_meters_lines_against_a_clerks_write(rich: OrgData) -> None:
+    """PostgreSQL: the portal's locked lines (``property_lines(lock=True)``) and the readings
+    service's line lock are the same row lock: a clerk writing a register makes the portal
+    wait for that meter, not for another meter of the property."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL only (SQLite's write transaction is one lock)")
+    access = access_of(rich)
+    with organisation_scope(rich.organisation):
+        line = CampaignMeter.objects.select_related("campaign").get(pk=rich.campaign_meter.pk)
+        other_meter = Meter.objects.filter(property=rich.property).exclude(pk=rich.meter.pk).first()
+    assert other_meter is not None
+    holding, release = threading.Event(), threading.Event()
+
+    def clerk_holds_the_line() -> None:
+        with organisation_scope(rich.organisation), transaction.atomic():
+            readings._lock_line(line)
+            holding.set()
+            release.wait(timeout=20)
+
+    def portal_locks(meter_id: int) -> None:
+        with organisation_scope(rich.organisation), transaction.atomic():
+            connection.cursor().execute("SET LOCAL lock_timeout = '200ms'")
+            assert property_lines(access, meter_id, lock=True)
+
+    holder = threading.Thread(target=lambda: _in_own_connection(clerk_holds_the_line))
+    holder.start()
+    try:
+        assert holding.wait(timeout=10)
+        assert _in_own_connection(lambda: portal_locks(other_meter.pk)) is None
+        assert isinstance(_in_own_connection(lambda: portal_locks(rich.meter.pk)), OperationalError)
+    finally:
+        release.set()
+        holder.join(timeout=30)

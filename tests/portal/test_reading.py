@@ -362,7 +362,7 @@ def test_a_meter_with_two_registers_stores_both_or_neither(
 ) -> None:
     """HT and NT are one submission: a refusal of the second (e.g. released meanwhile)
     takes the first back too."""
-    from ablesung.core.services.readings import ReadingRefused, do_record_reading
+    from ablesung.core.services.readings import ReadingRefused, record_locked
     from ablesung.portal import reading_views
 
     with scopes_disabled():
@@ -380,7 +380,7 @@ def test_a_meter_with_two_registers_stores_both_or_neither(
         f"value_{low.pk}": "120",
         "reading_date": "2026-12-30",
     }
-    record = do_record_reading
+    record = record_locked
     calls: list[int] = []
 
     def refuse_the_second(*args: object, **kwargs: object) -> object:
@@ -389,14 +389,14 @@ def test_a_meter_with_two_registers_stores_both_or_neither(
             raise ReadingRefused("Dieser Zählerstand wurde bereits freigegeben.")
         return record(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(reading_views, "do_record_reading", refuse_the_second)
+    monkeypatch.setattr(reading_views, "record_locked", refuse_the_second)
     response = citizen.post(form_url(org_a), fields)
     assert response.status_code == 400
     assert "bereits freigegeben" in response.text
     assert len(calls) == 2
     with scopes_disabled():
         assert not Reading.objects.filter(register__in=[org_a.register, low]).exists()
-    monkeypatch.setattr(reading_views, "do_record_reading", record)
+    monkeypatch.setattr(reading_views, "record_locked", record)
     assert citizen.post(form_url(org_a), fields).status_code == 302
     with scopes_disabled():
         assert Reading.objects.filter(register__in=[org_a.register, low]).count() == 2

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from functools import cache, wraps
 from typing import Any
 
+from django.db import connection
 from django.forms import BoundField
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -107,10 +108,12 @@ _LINE = RowShape(
 
 
 @cache
-def _lines_sql(one_meter: bool) -> str:
+def _lines_sql(one_meter: bool, lock: bool = False) -> str:
     """The lines' ``FROM … ORDER BY``; the property's live registers come from a subquery,
     so that the lookup goes through the (campaign, register) index (joining from the
-    campaign side scans the campaign)."""
+    campaign side scans the campaign). ``lock``: PostgreSQL locks the campaign-meter rows
+    only (as the readings service does for one line); SQLite's write transaction is the
+    lock."""
     cm, r, m = table(CampaignMeter, "cm"), table(Register, "r"), table(Meter, "m")
     r2, m2 = table(Register, "r2"), table(Meter, "m2")
     # only table names from the models and constants; values go in as parameters
@@ -120,16 +123,25 @@ def _lines_sql(one_meter: bool) -> str:
         f"SELECT r2.id FROM {r2} JOIN {m2} ON m2.id = r2.meter_id "
         "WHERE r2.organisation_id = %s AND m2.property_id = %s AND m2.deleted_at IS NULL"
         f"{' AND r2.meter_id = %s' if one_meter else ''}) ORDER BY m.number, r.code"
+        f"{' FOR UPDATE OF cm' if lock and connection.features.has_select_for_update_of else ''}"
     )
 
 
-def property_lines(access: PortalAccess, meter_id: int | None = None) -> list[CampaignMeter]:
-    """The property's registers in this campaign, with meter, campaign and organisation set."""
+def property_lines(
+    access: PortalAccess, meter_id: int | None = None, *, lock: bool = False
+) -> list[CampaignMeter]:
+    """The property's registers in this campaign, with meter, campaign and organisation set.
+
+    ``lock``: locked until the caller's transaction ends, in the order of the lines (so two
+    writers of one meter cannot deadlock); read the effective readings after this, under
+    the lock, and store with ``readings.record_locked``."""
     org = access.organisation.pk
     params: list[object] = [org, access.campaign.pk, org, access.property.pk]
     if meter_id is not None:
         params.append(meter_id)
-    lines = _LINE.fetch(CampaignMeter, _lines_sql(meter_id is not None), params)
+    if lock and not connection.in_atomic_block:
+        raise RuntimeError("locked lines need a transaction")
+    lines = _LINE.fetch(CampaignMeter, _lines_sql(meter_id is not None, lock), params)
     for line in lines:
         line.campaign = access.campaign  # already loaded with its organisation
     return lines

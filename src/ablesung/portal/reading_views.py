@@ -1,8 +1,6 @@
 """Citizen pages after access: the overview, the reading form per meter with its live check,
 and switching between one person's properties."""
 
-from contextlib import nullcontext
-
 from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -13,17 +11,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ablesung import plausibility as engine
-from ablesung.core.models import ConfirmationReason, Meter, ReadingSource
+from ablesung.core.models import ConfirmationReason, Meter, Reading, ReadingSource
 from ablesung.core.services.access import PortalAccess, same_person_properties
 from ablesung.core.services.history import consumption_history
 from ablesung.core.services.readings import (
     ReadingRefused,
     Submission,
     check_value,
-    do_record_reading,
+    record_locked,
 )
 from ablesung.lib.photos import PhotoRejected, sanitise_photo
-from ablesung.portal.forms import CONFIRMATION_EMAIL_KEY, MeterReadingForm
+from ablesung.portal.forms import CONFIRMATION_EMAIL_KEY, MAX_PHOTO_BYTES, MeterReadingForm
 from ablesung.portal.pages import (
     LineView,
     citizen_actor,
@@ -73,27 +71,16 @@ def _needs_more(view: LineView, submission: Submission) -> bool:
     return submission.reason == ConfirmationReason.OTHER and not submission.reason_text.strip()
 
 
-def _save(
-    request: HttpRequest, form: MeterReadingForm, views: list[LineView], photo: bytes | None
-) -> list[str]:
-    """Stores every register of the meter, all or nothing; the refusal messages if any."""
-    actor = citizen_actor(request)
+def _photo(request: HttpRequest) -> tuple[bytes | None, str]:
+    """The uploaded photo, cleaned, or the reason it was refused; before any row is locked
+    (decoding a large photo takes a while)."""
+    upload = request.FILES.get("photo")
+    if not upload or upload.size is None or upload.size > MAX_PHOTO_BYTES:
+        return None, ""  # none, or the form says it is too large
     try:
-        # all registers or none; for one register the service's own transaction is that
-        # (an outer one would only add a savepoint: two round trips on PostgreSQL)
-        with transaction.atomic() if len(views) > 1 else nullcontext():
-            for view in views:
-                recorded = do_record_reading(
-                    view.line,
-                    _submission(form, view),
-                    source=ReadingSource.ONLINE,
-                    actor=actor,
-                    photo=photo,
-                )
-                view.effective = recorded.reading
-    except ReadingRefused as refused:
-        return refused.messages
-    return []
+        return sanitise_photo(upload.read()), ""
+    except PhotoRejected as rejected:
+        return None, rejected.message
 
 
 @portal_page
@@ -101,55 +88,102 @@ def _save(
 def meter_form(request: HttpRequest, meter_id: int) -> HttpResponse:
     """``/portal/zaehler/<id>/``: enter or correct the readings of one meter."""
     access: PortalAccess = request.portal_access  # type: ignore[attr-defined]
+    if request.method == "POST":
+        return _submit(request, access, meter_id)
     lines = property_lines(access, meter_id)  # empty for another property's meter
     if not lines:
         raise Http404
-    meter = lines[0].register.meter
     views = line_views(lines)
     changeable = [view for view in views if view.may_change]
-    posted = request.method == "POST" and bool(changeable)
-    lines_to_enter = [view.line for view in changeable]
-    if posted:
-        form = MeterReadingForm(lines_to_enter, request.POST, request.FILES)
-    else:
-        form = MeterReadingForm(lines_to_enter)
-    status = 200
+    form = MeterReadingForm([view.line for view in changeable])
+    return _form_page(request, form, views, changeable, [], 200)
+
+
+def _submit(request: HttpRequest, access: PortalAccess, meter_id: int) -> HttpResponse:
+    """Checks the posted values and stores them, all registers or none.
+
+    The meter's lines are locked first and their readings read under the lock, in the
+    transaction that stores: what the citizen changes is what the check saw, and no
+    second read is needed (see ``readings.record_locked``).
+    """
+    photo, photo_problem = _photo(request)
     problems: list[str] = []
-    if posted:
-        status = 400
-        if form.is_valid():
-            submissions = {}
-            for view in changeable:
-                submission = _submission(form, view)
-                submissions[view.line.pk] = submission
-                view.result = check_value(view.line, submission.value, submission.reading_date)
-                view.submitted_reason = submission.reason
-                view.submitted_reason_text = submission.reason_text
-            photo = None
-            upload = form.cleaned_data.get("photo")
-            if upload:
-                try:
-                    photo = sanitise_photo(upload.read())
-                except PhotoRejected as rejected:
-                    form.add_error("photo", rejected.message)
-            if form.is_valid() and not any(
-                _needs_more(view, submissions[view.line.pk]) for view in changeable
-            ):
-                problems = _save(request, form, changeable, photo)
-                if not problems:
-                    if form.cleaned_data.get("email"):  # offered again on the summary page
-                        request.session[CONFIRMATION_EMAIL_KEY] = form.cleaned_data["email"]
-                    messages.success(
-                        request,
-                        _("Gespeichert: Zählerstand für Zähler %(number)s.")
-                        % {"number": meter.number},
-                    )
-                    return HttpResponseRedirect(reverse("portal:home"))
-            elif form.is_valid() and all(
-                view.result is not None and view.result.outcome is not engine.Outcome.ERROR
-                for view in changeable
-            ):
-                status = 200  # only a confirmation is missing: a normal step, not an error
+    stored: list[tuple[LineView, Reading]] = []
+    try:
+        with transaction.atomic():
+            lines = property_lines(access, meter_id, lock=True)
+            if not lines:
+                raise Http404
+            views = line_views(lines)
+            changeable = [view for view in views if view.may_change]
+            if not changeable:  # nothing may change any more: the page says why
+                form = MeterReadingForm([])
+                status = 200
+            else:
+                form = MeterReadingForm(
+                    [view.line for view in changeable], request.POST, request.FILES
+                )
+                status = _check(form, changeable, photo_problem)
+                if status == 0:
+                    actor = citizen_actor(request)
+                    for view in changeable:
+                        recorded = record_locked(
+                            view.line,
+                            view.effective,
+                            _submission(form, view),
+                            source=ReadingSource.ONLINE,
+                            actor=actor,
+                            photo=photo,
+                        )
+                        stored.append((view, recorded.reading))
+    except ReadingRefused as refused:  # nothing was stored
+        problems, status, stored = refused.messages, 400, []
+    if stored:
+        for view, reading in stored:
+            view.effective = reading
+        if form.cleaned_data.get("email"):  # offered again on the summary page
+            request.session[CONFIRMATION_EMAIL_KEY] = form.cleaned_data["email"]
+        messages.success(
+            request,
+            _("Gespeichert: Zählerstand für Zähler %(number)s.")
+            % {"number": lines[0].register.meter.number},
+        )
+        return HttpResponseRedirect(reverse("portal:home"))
+    return _form_page(request, form, views, changeable, problems, status)
+
+
+def _check(form: MeterReadingForm, changeable: list[LineView], photo_problem: str) -> int:
+    """0 when the values may be stored; else the page's status: 200 when only a
+    confirmation is missing (a normal step), 400 for errors."""
+    if not form.is_valid():
+        return 400
+    for view in changeable:
+        submission = _submission(form, view)
+        view.result = check_value(view.line, submission.value, submission.reading_date)
+        view.submitted_reason = submission.reason
+        view.submitted_reason_text = submission.reason_text
+    if photo_problem and form.cleaned_data.get("photo"):
+        form.add_error("photo", photo_problem)
+        return 400
+    if not any(_needs_more(view, _submission(form, view)) for view in changeable):
+        return 0
+    if all(
+        view.result is not None and view.result.outcome is not engine.Outcome.ERROR
+        for view in changeable
+    ):
+        return 200
+    return 400
+
+
+def _form_page(
+    request: HttpRequest,
+    form: MeterReadingForm,
+    views: list[LineView],
+    changeable: list[LineView],
+    problems: list[str],
+    status: int,
+) -> HttpResponse:
+    meter = views[0].line.register.meter
     _enhance(form, meter, changeable)
     # the reason fields show only next to a check result; their errors must not get lost
     for view in changeable:

@@ -236,73 +236,101 @@ def do_record_reading(
     unchanged resubmission (same value, date, reason and comment, no photo) returns
     the effective reading without a new version.
     """
+    with transaction.atomic():
+        locked = _lock_line(line)
+        return record_locked(
+            locked,
+            effective_reading(locked),
+            submission,
+            source=source,
+            actor=actor,
+            photo=photo,
+            today=today,
+        )
+
+
+def record_locked(
+    locked: CampaignMeter,
+    current: Reading | None,
+    submission: Submission,
+    *,
+    source: str,
+    actor: Actor,
+    photo: bytes | None = None,
+    today: datetime.date | None = None,
+) -> Recorded:
+    """:func:`do_record_reading` for a caller that holds the line's lock in its open
+    transaction and read ``current`` (the effective reading) under it, e.g. the portal,
+    which locks a meter's lines before it reads them (see ``property_lines``). The
+    line's campaign must be set with its organisation. Raises :class:`ReadingRefused`
+    before it writes anything; the caller's transaction then rolls back what it wrote.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("record_locked() needs the transaction that holds the line's lock")
     today = today or timezone.localdate()
     photo_name = ""
     try:
-        with transaction.atomic():
-            locked = _lock_line(line)
-            current = effective_reading(locked)
-            refusal = _refusal_for_state(locked, current, source, today)
-            if refusal:
-                raise ReadingRefused(refusal)
-            result = check_value(locked, submission.value, submission.reading_date, today=today)
-            problems = _validate_submission(submission, result)
-            if problems:
-                raise ReadingRefused(*problems)
-            assert result.value is not None  # not an error, so the value was read
-            reason = submission.reason if result.needs_confirmation else ""
-            reason_text = submission.reason_text.strip() if reason else ""
-            if (
-                current is not None
-                and photo is None
-                and current.value == result.value
-                and current.reading_date == submission.reading_date
-                and current.reason == reason
-                and current.confirmation_reason == reason_text
-                and current.comment == submission.comment.strip()
-                and current.source == source
-            ):
-                return Recorded(current, result, created=False)
-            if photo is not None:
-                photo_name = _store_photo(photo)
-            organisation = locked.campaign.organisation  # selected with the lock
-            reading = insert(
-                Reading(
-                    organisation=organisation,
-                    campaign_id=locked.campaign_id,
-                    register_id=locked.register_id,
-                    value=result.value,
-                    reading_date=submission.reading_date,
-                    source=source,
-                    comment=submission.comment.strip(),
-                    reason=reason,
-                    confirmation_reason=reason_text,
-                    photo=photo_name,
-                    outcome=result.outcome.key,
-                    codes=list(result.codes),
-                    actor=actor.user,
-                )
-            )
-            if current is not None:
-                current.superseded_by = reading
-                update(current, "superseded_by")
-            audit.record(
-                "reading.corrected" if current is not None else "reading.submitted",
-                actor=actor,
+        refusal = _refusal_for_state(locked, current, source, today)
+        if refusal:
+            raise ReadingRefused(refusal)
+        result = check_value(locked, submission.value, submission.reading_date, today=today)
+        problems = _validate_submission(submission, result)
+        if problems:
+            raise ReadingRefused(*problems)
+        assert result.value is not None  # not an error, so the value was read
+        reason = submission.reason if result.needs_confirmation else ""
+        reason_text = submission.reason_text.strip() if reason else ""
+        if (
+            current is not None
+            and photo is None
+            and current.value == result.value
+            and current.reading_date == submission.reading_date
+            and current.reason == reason
+            and current.confirmation_reason == reason_text
+            and current.comment == submission.comment.strip()
+            and current.source == source
+        ):
+            return Recorded(current, result, created=False)
+        if photo is not None:
+            photo_name = _store_photo(photo)
+        organisation = locked.campaign.organisation  # selected with the lock
+        reading = insert(
+            Reading(
                 organisation=organisation,
-                obj=reading,
-                data={
-                    "register": locked.register_id,
-                    "campaign": locked.campaign_id,
-                    "value": str(reading.value),
-                    "date": submission.reading_date.isoformat(),
-                    "source": source,
-                    "outcome": result.outcome.key,
-                    "supersedes": current.pk if current is not None else None,
-                    "reason": reason,
-                },
+                campaign_id=locked.campaign_id,
+                register_id=locked.register_id,
+                value=result.value,
+                reading_date=submission.reading_date,
+                source=source,
+                comment=submission.comment.strip(),
+                reason=reason,
+                confirmation_reason=reason_text,
+                photo=photo_name,
+                outcome=result.outcome.key,
+                codes=list(result.codes),
+                actor=actor.user,
             )
-            return Recorded(reading, result, created=True, superseded=current)
+        )
+        if current is not None:
+            current.superseded_by = reading
+            update(current, "superseded_by")
+        audit.record(
+            "reading.corrected" if current is not None else "reading.submitted",
+            actor=actor,
+            organisation=organisation,
+            obj=reading,
+            data={
+                "register": locked.register_id,
+                "campaign": locked.campaign_id,
+                "value": str(reading.value),
+                "date": submission.reading_date.isoformat(),
+                "source": source,
+                "outcome": result.outcome.key,
+                "supersedes": current.pk if current is not None else None,
+                "reason": reason,
+            },
+        )
+        return Recorded(reading, result, created=True, superseded=current)
     except BaseException:
         if photo_name:
             default_storage.delete(photo_name)
