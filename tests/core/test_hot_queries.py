@@ -39,7 +39,7 @@ from ablesung.core.services.access import (
     resolve_token,
 )
 from ablesung.core.services.actor import Actor
-from ablesung.portal.pages import line_views, property_lines
+from ablesung.portal.pages import line_views, meter_lines, property_lines
 from tests.conftest import OrgData
 
 
@@ -266,6 +266,59 @@ def test_history_lines_match_the_orm(rich: OrgData) -> None:
         ]
         points = history.consumption_history(line, None)
         assert [point.label for point in points] == ["2023", "2024", "2025"]
+
+
+def test_meter_lines_with_history_match_the_separate_queries(rich: OrgData, org_b: OrgData) -> None:
+    """The meter page's one query gives the same lines as ``property_lines`` and, per
+    register, the same history lines as the history service's own query."""
+    org = rich.organisation
+    with scopes_disabled():
+        for year, deleted in ((2024, False), (2025, False), (2023, True), (2027, False)):
+            campaign = Campaign.objects.create(
+                organisation=org,
+                name=f"Ablesung {year}",
+                key_date=datetime.date(year, 12, 31),
+                deleted_at=timezone.now() if deleted else None,
+            )
+            for line in CampaignMeter.objects.filter(campaign=rich.campaign):
+                CampaignMeter.objects.create(
+                    organisation=org,
+                    campaign=campaign,
+                    register_id=line.register_id,
+                    previous_year_consumption=Decimal(year - 2000),
+                )
+    access = access_of(rich)
+    paths = ("register", "register__meter", "campaign", "campaign__organisation")
+    with organisation_scope(org):
+        meters = list(Meter.objects.filter(property=rich.property))
+        assert len(meters) == 3
+        for meter in meters:
+            lines, by_register = meter_lines(access, meter.pk)
+            expected = property_lines(access, meter.pk)
+            assert lines
+            assert [no_queries(line, *paths) for line in lines] == [
+                values(line, *paths) for line in expected
+            ]
+            assert set(by_register) == {line.register_id for line in lines}
+            for line in lines:
+                alone = history._LINES.fetch(
+                    CampaignMeter,
+                    history._lines_sql(),
+                    [org.pk, line.register_id, history._date(line.campaign.key_date)],
+                )
+                together = by_register[line.register_id]
+                assert [no_queries(x, "campaign") for x in together] == [
+                    values(x, "campaign") for x in alone
+                ]
+                assert [x.campaign.name for x in together] == [
+                    "Ablesung 2024",
+                    "Ablesung 2025",
+                    rich.campaign.name,
+                ]
+                assert history.consumption_history(line, None, together) == (
+                    history.consumption_history(line, None)
+                )
+        assert meter_lines(access, org_b.meter.pk) == ([], {})
 
 
 def _in_own_connection(work: Any) -> BaseException | None:

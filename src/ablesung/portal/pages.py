@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from ablesung import plausibility as engine
 from ablesung.core.language import engine_language
 from ablesung.core.models import (
+    Campaign,
     CampaignMeter,
     ConfirmationReason,
     Meter,
@@ -145,6 +146,64 @@ def property_lines(
     for line in lines:
         line.campaign = access.campaign  # already loaded with its organisation
     return lines
+
+
+_LINE_IN_CAMPAIGN = RowShape(
+    Part(CampaignMeter, "cm", defer=("raw_row",)),
+    Part(Campaign, "c", parent="cm", via="campaign"),
+    Part(Register, "r", parent="cm", via="register"),
+    Part(Meter, "m", parent="r", via="meter"),
+)
+
+
+@cache
+def _meter_lines_sql() -> str:
+    """A meter's lines in every live campaign up to a key date: this campaign's lines and
+    their history (``history.consumption_history``), in one query."""
+    cm, c, r, m = (
+        table(CampaignMeter, "cm"),
+        table(Campaign, "c"),
+        table(Register, "r"),
+        table(Meter, "m"),
+    )
+    r2, m2 = table(Register, "r2"), table(Meter, "m2")
+    # only table names from the models; values go in as parameters
+    return (
+        f"FROM {cm} JOIN {c} ON c.id = cm.campaign_id JOIN {r} ON r.id = cm.register_id "  # noqa: S608
+        f"JOIN {m} ON m.id = r.meter_id "
+        "WHERE cm.organisation_id = %s AND c.deleted_at IS NULL AND c.key_date <= %s "
+        f"AND cm.register_id IN (SELECT r2.id FROM {r2} JOIN {m2} ON m2.id = r2.meter_id "
+        "WHERE r2.organisation_id = %s AND m2.property_id = %s AND m2.deleted_at IS NULL "
+        "AND r2.meter_id = %s) ORDER BY m.number, r.code, c.key_date, cm.campaign_id"
+    )
+
+
+def meter_lines(
+    access: PortalAccess, meter_id: int
+) -> tuple[list[CampaignMeter], dict[int, list[CampaignMeter]]]:
+    """``property_lines(access, meter_id)`` and, by register, the lines that
+    ``consumption_history`` needs (live campaigns up to this key date, oldest first),
+    read together: the meter page shows both."""
+    org, campaign = access.organisation.pk, access.campaign
+    rows = _LINE_IN_CAMPAIGN.fetch(
+        CampaignMeter,
+        _meter_lines_sql(),
+        [
+            org,
+            connection.ops.adapt_datefield_value(campaign.key_date),
+            org,
+            access.property.pk,
+            meter_id,
+        ],
+    )
+    lines: list[CampaignMeter] = []
+    by_register: dict[int, list[CampaignMeter]] = {}
+    for row in rows:
+        if row.campaign_id == campaign.pk:
+            row.campaign = campaign  # already loaded with its organisation
+            lines.append(row)
+        by_register.setdefault(row.register_id, []).append(row)
+    return lines, by_register
 
 
 def line_views(lines: list[CampaignMeter]) -> list[LineView]:

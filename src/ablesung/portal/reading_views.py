@@ -26,6 +26,7 @@ from ablesung.portal.pages import (
     LineView,
     citizen_actor,
     line_views,
+    meter_lines,
     meters_of,
     page_context,
     portal_page,
@@ -90,13 +91,17 @@ def meter_form(request: HttpRequest, meter_id: int) -> HttpResponse:
     access: PortalAccess = request.portal_access  # type: ignore[attr-defined]
     if request.method == "POST":
         return _submit(request, access, meter_id)
-    lines = property_lines(access, meter_id)  # empty for another property's meter
+    lines, history_lines = meter_lines(access, meter_id)  # none for another property's meter
     if not lines:
         raise Http404
     views = line_views(lines)
+    for view in views:
+        view.history = consumption_history(
+            view.line, view.effective, history_lines[view.line.register_id]
+        )
     changeable = [view for view in views if view.may_change]
     form = MeterReadingForm([view.line for view in changeable])
-    return _form_page(request, form, views, changeable, [], 200)
+    return _form_page(request, form, views, changeable, [], 200, history_read=True)
 
 
 def _submit(request: HttpRequest, access: PortalAccess, meter_id: int) -> HttpResponse:
@@ -182,6 +187,8 @@ def _form_page(
     changeable: list[LineView],
     problems: list[str],
     status: int,
+    *,
+    history_read: bool = False,
 ) -> HttpResponse:
     meter = views[0].line.register.meter
     _enhance(form, meter, changeable)
@@ -189,8 +196,9 @@ def _form_page(
     for view in changeable:
         for name in (view.reason_name, view.reason_text_name):
             problems.extend(str(error) for error in form.errors.get(name, []))
-    for view in views:
-        view.history = consumption_history(view.line, view.effective)
+    if not history_read:  # the submit reads it only when it shows the page again
+        for view in views:
+            view.history = consumption_history(view.line, view.effective)
     for view in changeable:
         view.field = form[view.value_name]
     context = page_context(

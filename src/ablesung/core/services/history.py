@@ -40,19 +40,24 @@ class HistoryPoint:
     current: bool = False  # from this campaign's reading
 
 
-def consumption_history(line: CampaignMeter, effective: Reading | None) -> list[HistoryPoint]:
+def consumption_history(
+    line: CampaignMeter, effective: Reading | None, lines: list[CampaignMeter] | None = None
+) -> list[HistoryPoint]:
     """The consumption of the last years, oldest first.
 
     Every campaign that lists this register brings the previous-year consumption
     from the billing system (the year before its key date). This campaign's own
     reading adds the current period (value minus the previous reading), when that
-    is not negative.
+    is not negative. ``lines``: the register's lines in live campaigns up to this
+    campaign's key date, oldest first, with their campaigns, if the caller has read
+    them already (the portal's meter page reads them with its own lines).
     """
-    lines = _LINES.fetch(
-        CampaignMeter,
-        _lines_sql(),
-        [line.organisation_id, line.register_id, _date(line.campaign.key_date)],
-    )
+    if lines is None:
+        lines = _LINES.fetch(
+            CampaignMeter,
+            _lines_sql(),
+            [line.organisation_id, line.register_id, _date(line.campaign.key_date)],
+        )
     by_year: dict[int, HistoryPoint] = {}
     for other in lines:
         if other.previous_year_consumption is not None:
