@@ -4,6 +4,7 @@ import datetime
 import io
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
@@ -390,12 +391,18 @@ def test_a_meter_with_two_registers_stores_both_or_neither(
         return record(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(reading_views, "record_locked", refuse_the_second)
-    response = citizen.post(form_url(org_a), fields)
+    photos = Path(default_storage.path("photos"))
+    photos_before = sorted(photos.rglob("*.jpg")) if photos.exists() else []
+    upload = io.BytesIO(jpeg_with_gps())
+    upload.name = "zaehler.jpg"
+    response = citizen.post(form_url(org_a), {**fields, "photo": upload})
     assert response.status_code == 400
     assert "bereits freigegeben" in response.text
     assert len(calls) == 2
     with scopes_disabled():
         assert not Reading.objects.filter(register__in=[org_a.register, low]).exists()
+    # the first register's photo file went with its rolled-back reading
+    assert (sorted(photos.rglob("*.jpg")) if photos.exists() else []) == photos_before
     monkeypatch.setattr(reading_views, "record_locked", record)
     assert citizen.post(form_url(org_a), fields).status_code == 302
     with scopes_disabled():

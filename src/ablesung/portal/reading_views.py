@@ -2,6 +2,7 @@
 and switching between one person's properties."""
 
 from django.contrib import messages
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -11,11 +12,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ablesung import plausibility as engine
-from ablesung.core.models import ConfirmationReason, Meter, Reading, ReadingSource
+from ablesung.core.models import ConfirmationReason, Meter, ReadingSource
 from ablesung.core.services.access import PortalAccess, same_person_properties
 from ablesung.core.services.history import consumption_history
 from ablesung.core.services.readings import (
     ReadingRefused,
+    Recorded,
     Submission,
     check_value,
     record_locked,
@@ -113,7 +115,7 @@ def _submit(request: HttpRequest, access: PortalAccess, meter_id: int) -> HttpRe
     """
     photo, photo_problem = _photo(request)
     problems: list[str] = []
-    stored: list[tuple[LineView, Reading]] = []
+    stored: list[tuple[LineView, Recorded]] = []
     try:
         with transaction.atomic():
             lines = property_lines(access, meter_id, lock=True)
@@ -140,12 +142,15 @@ def _submit(request: HttpRequest, access: PortalAccess, meter_id: int) -> HttpRe
                             actor=actor,
                             photo=photo,
                         )
-                        stored.append((view, recorded.reading))
-    except ReadingRefused as refused:  # nothing was stored
+                        stored.append((view, recorded))
+    except ReadingRefused as refused:  # nothing was stored: the rows are rolled back
+        for _view, recorded in stored:  # and the photo files of the registers before
+            if recorded.created and recorded.reading.photo:
+                default_storage.delete(str(recorded.reading.photo.name))
         problems, status, stored = refused.messages, 400, []
     if stored:
-        for view, reading in stored:
-            view.effective = reading
+        for view, recorded in stored:
+            view.effective = recorded.reading
         if form.cleaned_data.get("email"):  # offered again on the summary page
             request.session[CONFIRMATION_EMAIL_KEY] = form.cleaned_data["email"]
         messages.success(
