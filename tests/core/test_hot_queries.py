@@ -39,7 +39,7 @@ from ablesung.core.services.access import (
     resolve_token,
 )
 from ablesung.core.services.actor import Actor
-from ablesung.portal.pages import line_views, meter_lines, property_lines
+from ablesung.portal.pages import MeterLines, line_views, meter_lines, property_lines
 from tests.conftest import OrgData
 
 
@@ -268,9 +268,10 @@ def test_history_lines_match_the_orm(rich: OrgData) -> None:
         assert [point.label for point in points] == ["2023", "2024", "2025"]
 
 
-def test_meter_lines_with_history_match_the_separate_queries(rich: OrgData, org_b: OrgData) -> None:
-    """The meter page's one query gives the same lines as ``property_lines`` and, per
-    register, the same history lines as the history service's own query."""
+def test_meter_lines_match_the_separate_queries(rich: OrgData, org_b: OrgData) -> None:
+    """The meter page's one query gives the same lines as ``property_lines``, the same
+    effective readings as ``effective_readings`` and, per register, the same history
+    lines as the history service's own query."""
     org = rich.organisation
     with scopes_disabled():
         for year, deleted in ((2024, False), (2025, False), (2023, True), (2027, False)):
@@ -287,26 +288,48 @@ def test_meter_lines_with_history_match_the_separate_queries(rich: OrgData, org_
                     register_id=line.register_id,
                     previous_year_consumption=Decimal(year - 2000),
                 )
+                if year == 2025:  # an earlier campaign's reading is not this one's
+                    Reading.objects.create(
+                        organisation=org,
+                        campaign=campaign,
+                        register_id=line.register_id,
+                        value=Decimal(1),
+                        reading_date=datetime.date(2025, 12, 30),
+                        source=ReadingSource.ONLINE,
+                    )
     access = access_of(rich)
     paths = ("register", "register__meter", "campaign", "campaign__organisation")
     with organisation_scope(org):
+        lines = property_lines(access)
+        # HT: superseded by a released correction; NT: only one in the trash
+        old = add_reading(rich, lines[1], 1300)
+        new = add_reading(rich, lines[1], 1301, state=ReviewState.RELEASED, reason="vacancy")
+        Reading.objects.filter(pk=old.pk).update(superseded_by=new)
+        trashed = add_reading(rich, lines[2], 1400)
+        Reading.with_trashed.filter(pk=trashed.pk).update(deleted_at=timezone.now())
         meters = list(Meter.objects.filter(property=rich.property))
         assert len(meters) == 3
+        effective_seen = 0
         for meter in meters:
-            lines, by_register = meter_lines(access, meter.pk)
+            found = meter_lines(access, meter.pk)
             expected = property_lines(access, meter.pk)
-            assert lines
-            assert [no_queries(line, *paths) for line in lines] == [
+            assert found.lines
+            assert [no_queries(line, *paths) for line in found.lines] == [
                 values(line, *paths) for line in expected
             ]
-            assert set(by_register) == {line.register_id for line in lines}
-            for line in lines:
+            separate = readings.effective_readings(expected)
+            assert {k: values(v) for k, v in found.effective.items()} == {
+                k: values(v) for k, v in separate.items()
+            }
+            effective_seen += len(separate)
+            assert set(found.history) == {line.register_id for line in found.lines}
+            for line in found.lines:
                 alone = history._LINES.fetch(
                     CampaignMeter,
                     history._lines_sql(),
                     [org.pk, line.register_id, history._date(line.campaign.key_date)],
                 )
-                together = by_register[line.register_id]
+                together = found.history[line.register_id]
                 assert [no_queries(x, "campaign") for x in together] == [
                     values(x, "campaign") for x in alone
                 ]
@@ -318,7 +341,8 @@ def test_meter_lines_with_history_match_the_separate_queries(rich: OrgData, org_
                 assert history.consumption_history(line, None, together) == (
                     history.consumption_history(line, None)
                 )
-        assert meter_lines(access, org_b.meter.pk) == ([], {})
+        assert effective_seen == 2  # the fixture's reading and the released correction
+        assert meter_lines(access, org_b.meter.pk) == MeterLines([], {}, {})
 
 
 def _in_own_connection(work: Any) -> BaseException | None:

@@ -73,12 +73,54 @@ def test_shapes_are_checked() -> None:
             Part(Campaign, "c", parent="r", via="campaign"),
             Part(Register, "r", parent="cm", via="register"),
         )
+    with pytest.raises(ValueError, match="a foreign key or an attribute"):
+        RowShape(Part(CampaignMeter, "cm"), Part(Reading, "rd", parent="cm"))
+    with pytest.raises(ValueError, match="a foreign key or an attribute"):
+        RowShape(
+            Part(CampaignMeter, "cm"),
+            Part(Campaign, "c", parent="cm", via="campaign", attribute="campaign_too"),
+        )
+    with pytest.raises(ValueError, match="earlier part as parent"):  # hangs on an optional one
+        RowShape(
+            Part(Reading, "rd"),
+            Part(CampaignMeter, "cm", parent="rd", attribute="line"),
+            Part(Campaign, "c", parent="cm", via="campaign"),
+        )
     with pytest.raises(ValueError, match="no such fields"):
         RowShape(Part(Reading, "rd", defer=("raw_row",)))
     with pytest.raises(ValueError, match="first part"):
         RowShape()
     with pytest.raises(TypeError, match="returns Reading"):
         RowShape(Part(Reading, "rd")).fetch(Campaign, "FROM x", [])
+
+
+def test_an_optional_part_is_set_as_an_attribute_or_none(org_a: OrgData) -> None:
+    """A ``LEFT JOIN``ed row becomes a plain attribute of its parent: the instance when
+    the row is there, ``None`` when it is not."""
+    shape = RowShape(
+        Part(CampaignMeter, "cm", defer=("raw_row",)),
+        Part(Reading, "rd", parent="cm", attribute="a_reading"),
+    )
+    with scopes_disabled():
+        expected = Reading.objects.get(pk=org_a.reading.pk)
+    tail = (
+        f"FROM {table(CampaignMeter, 'cm')} LEFT JOIN {table(Reading, 'rd')} "
+        "ON rd.register_id = cm.register_id AND rd.campaign_id = cm.campaign_id AND rd.id = %s "
+        "WHERE cm.id = %s"
+    )
+    [found] = shape.fetch(CampaignMeter, tail, [org_a.reading.pk, org_a.campaign_meter.pk])
+    [missing] = shape.fetch(CampaignMeter, tail, [-1, org_a.campaign_meter.pk])
+    assert found.pk == missing.pk == org_a.campaign_meter.pk
+    with CaptureQueriesContext(connection) as queries:
+        reading = found.a_reading  # type: ignore[attr-defined]
+        assert isinstance(reading, Reading)
+        assert reading.pk == expected.pk
+        assert reading.value == expected.value
+        assert reading.codes == expected.codes
+        assert reading.created_at == expected.created_at
+        assert reading._state.adding is False
+    assert queries.captured_queries == []
+    assert missing.a_reading is None  # type: ignore[attr-defined]
 
 
 def test_postgresql_prepares_the_statement_once_it_ran_five_times(org_a: OrgData) -> None:

@@ -21,7 +21,7 @@ def test_form_and_submit_need_few_queries(citizen: Client, org_a: OrgData) -> No
     assert page.status_code == 200
     stored, post_queries = run(lambda: post_value(citizen, org_a, "76440"))
     assert stored.status_code == 302
-    assert len(form_queries) <= 4, form_queries  # session, grant, lines with history, readings
+    assert len(form_queries) <= 3, form_queries  # session, grant, lines with readings and history
     assert len(post_queries) <= 8, post_queries
 
 

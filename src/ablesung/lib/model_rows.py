@@ -54,13 +54,17 @@ def table(model: type[Model], alias: str, using: str = "default") -> str:
 
 @dataclass(frozen=True)
 class Part:
-    """One model of the row: its table alias and, except for the first, where it hangs."""
+    """One model of the row: its table alias and, except for the first, where it hangs:
+    on a foreign key of its parent (``via``, as ``select_related`` caches it), or, for a
+    row the caller's SQL joins otherwise (``LEFT JOIN``), on a plain attribute of the
+    parent (``attribute``), which is ``None`` when the joined row is missing."""
 
     model: type[Model]
     alias: str
     parent: str | None = None  # alias of the instance that refers to this one
     via: str | None = None  # the foreign key on the parent
     defer: tuple[str, ...] = ()
+    attribute: str | None = None  # instead of ``via``: an optional row, set as this attribute
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class _Compiled:
     attnames: list[frozenset[str]]
     widths: list[int]
     converters: list[list[tuple[int, Any, list[Converter]]]]
+    primary_keys: list[int]  # per part: the index of its primary key among its columns
 
 
 class RowShape:
@@ -80,9 +85,12 @@ class RowShape:
             raise ValueError("the first part is the one returned and hangs on nothing")
         seen = {parts[0].alias}
         for part in parts[1:]:
-            if part.parent not in seen or part.via is None:
-                raise ValueError(f"{part.alias}: an earlier part as parent and a foreign key")
-            seen.add(part.alias)
+            if part.parent not in seen or (part.via is None) == (part.attribute is None):
+                raise ValueError(
+                    f"{part.alias}: an earlier part as parent, and a foreign key or an attribute"
+                )
+            if part.attribute is None:  # nothing hangs on an optional part
+                seen.add(part.alias)
         for part in parts:
             names = {f.name for f in part.model._meta.concrete_fields}
             if not set(part.defer) <= names:
@@ -100,8 +108,10 @@ class RowShape:
         attnames: list[frozenset[str]] = []
         widths: list[int] = []
         converters: list[list[tuple[int, Any, list[Converter]]]] = []
+        primary_keys: list[int] = []
         for part in self.parts:
             fields = self.fields(part)
+            primary_keys.append(fields.index(part.model._meta.pk))  # type: ignore[arg-type]
             part_converters = []
             for index, field in enumerate(fields):
                 assert field.column is not None  # concrete fields have a column
@@ -113,7 +123,7 @@ class RowShape:
             attnames.append(frozenset(f.attname for f in fields))
             widths.append(len(fields))
             converters.append(part_converters)
-        return _Compiled(", ".join(columns), attnames, widths, converters)
+        return _Compiled(", ".join(columns), attnames, widths, converters, primary_keys)
 
     def compiled(self, using: str = "default") -> _Compiled:
         compiled = self._compiled.get(using)
@@ -140,19 +150,31 @@ class RowShape:
         for row in rows:
             instances: dict[str, Model] = {}
             start = 0
-            for part, names, width, part_converters in zip(
-                self.parts, compiled.attnames, compiled.widths, compiled.converters, strict=True
+            for part, names, width, part_converters, pk_index in zip(
+                self.parts,
+                compiled.attnames,
+                compiled.widths,
+                compiled.converters,
+                compiled.primary_keys,
+                strict=True,
             ):
                 values = list(row[start : start + width])
                 start += width
+                if part.attribute is not None and values[pk_index] is None:
+                    setattr(instances[part.parent], part.attribute, None)  # type: ignore[index]
+                    continue
                 for index, col, functions in part_converters:
                     for function in functions:
                         values[index] = function(values[index], col, connection)
                 instance = part.model.from_db(using, names, values)
                 instances[part.alias] = instance
-                if part.parent is not None and part.via is not None:
-                    parent = instances[part.parent]
+                if part.parent is None:
+                    continue
+                parent = instances[part.parent]
+                if part.via is not None:
                     parent._meta.get_field(part.via).set_cached_value(parent, instance)  # type: ignore[union-attr]
+                else:
+                    setattr(parent, part.attribute, instance)  # type: ignore[arg-type]
             first = instances[self.parts[0].alias]
             assert isinstance(first, model)
             result.append(first)

@@ -148,29 +148,38 @@ def property_lines(
     return lines
 
 
+_EFFECTIVE = "effective_reading"  # attribute of a meter page's line: its effective reading
 _LINE_IN_CAMPAIGN = RowShape(
     Part(CampaignMeter, "cm", defer=("raw_row",)),
     Part(Campaign, "c", parent="cm", via="campaign"),
     Part(Register, "r", parent="cm", via="register"),
     Part(Meter, "m", parent="r", via="meter"),
+    Part(Reading, "rd", parent="cm", attribute=_EFFECTIVE),
 )
 
 
 @cache
 def _meter_lines_sql() -> str:
-    """A meter's lines in every live campaign up to a key date: this campaign's lines and
-    their history (``history.consumption_history``), in one query."""
+    """A meter's lines in every live campaign up to a key date: this campaign's lines with
+    their effective readings (as ``readings.effective_readings``: not superseded, not in the
+    trash, the newest) and their history (``history.consumption_history``), in one query."""
     cm, c, r, m = (
         table(CampaignMeter, "cm"),
         table(Campaign, "c"),
         table(Register, "r"),
         table(Meter, "m"),
     )
+    rd, rd2 = table(Reading, "rd"), table(Reading, "rd2")
     r2, m2 = table(Register, "r2"), table(Meter, "m2")
     # only table names from the models; values go in as parameters
     return (
         f"FROM {cm} JOIN {c} ON c.id = cm.campaign_id JOIN {r} ON r.id = cm.register_id "  # noqa: S608
         f"JOIN {m} ON m.id = r.meter_id "
+        f"LEFT JOIN {rd} ON cm.campaign_id = %s AND rd.id = ("
+        f"SELECT rd2.id FROM {rd2} WHERE rd2.organisation_id = cm.organisation_id "
+        "AND rd2.deleted_at IS NULL AND rd2.campaign_id = cm.campaign_id "
+        "AND rd2.register_id = cm.register_id AND rd2.superseded_by_id IS NULL "
+        "ORDER BY rd2.created_at DESC, rd2.id DESC LIMIT 1) "
         "WHERE cm.organisation_id = %s AND c.deleted_at IS NULL AND c.key_date <= %s "
         f"AND cm.register_id IN (SELECT r2.id FROM {r2} JOIN {m2} ON m2.id = r2.meter_id "
         "WHERE r2.organisation_id = %s AND m2.property_id = %s AND m2.deleted_at IS NULL "
@@ -178,17 +187,24 @@ def _meter_lines_sql() -> str:
     )
 
 
-def meter_lines(
-    access: PortalAccess, meter_id: int
-) -> tuple[list[CampaignMeter], dict[int, list[CampaignMeter]]]:
-    """``property_lines(access, meter_id)`` and, by register, the lines that
-    ``consumption_history`` needs (live campaigns up to this key date, oldest first),
-    read together: the meter page shows both."""
+@dataclass
+class MeterLines:
+    """What the meter page shows, read in one query (see :func:`meter_lines`)."""
+
+    lines: list[CampaignMeter]  # as property_lines(access, meter_id)
+    effective: dict[int, Reading]  # as readings.effective_readings(lines)
+    history: dict[int, list[CampaignMeter]]  # by register: what consumption_history reads
+
+
+def meter_lines(access: PortalAccess, meter_id: int) -> MeterLines:
+    """``property_lines(access, meter_id)``, their effective readings and their history,
+    read together: the meter page shows all three."""
     org, campaign = access.organisation.pk, access.campaign
     rows = _LINE_IN_CAMPAIGN.fetch(
         CampaignMeter,
         _meter_lines_sql(),
         [
+            campaign.pk,
             org,
             connection.ops.adapt_datefield_value(campaign.key_date),
             org,
@@ -196,20 +212,25 @@ def meter_lines(
             meter_id,
         ],
     )
-    lines: list[CampaignMeter] = []
-    by_register: dict[int, list[CampaignMeter]] = {}
+    found = MeterLines([], {}, {})
     for row in rows:
         if row.campaign_id == campaign.pk:
             row.campaign = campaign  # already loaded with its organisation
-            lines.append(row)
-        by_register.setdefault(row.register_id, []).append(row)
-    return lines, by_register
+            found.lines.append(row)
+            effective = getattr(row, _EFFECTIVE)
+            if effective is not None:
+                found.effective[row.register_id] = effective
+        found.history.setdefault(row.register_id, []).append(row)
+    return found
 
 
-def line_views(lines: list[CampaignMeter]) -> list[LineView]:
-    """One query for the effective readings of all lines."""
+def line_views(
+    lines: list[CampaignMeter], effective: dict[int, Reading] | None = None
+) -> list[LineView]:
+    """One query for the effective readings of all lines, unless they were read with the
+    lines (``effective``: by register id)."""
     today = timezone.localdate()
-    current = effective_readings(lines)
+    current = effective_readings(lines) if effective is None else effective
     views = [LineView(line, current.get(line.register_id), False) for line in lines]
     for view in views:
         view.may_change = citizen_may_change(view.line, view.effective, today)

@@ -93,13 +93,13 @@ def meter_form(request: HttpRequest, meter_id: int) -> HttpResponse:
     access: PortalAccess = request.portal_access  # type: ignore[attr-defined]
     if request.method == "POST":
         return _submit(request, access, meter_id)
-    lines, history_lines = meter_lines(access, meter_id)  # none for another property's meter
-    if not lines:
+    found = meter_lines(access, meter_id)  # no lines for another property's meter
+    if not found.lines:
         raise Http404
-    views = line_views(lines)
+    views = line_views(found.lines, found.effective)
     for view in views:
         view.history = consumption_history(
-            view.line, view.effective, history_lines[view.line.register_id]
+            view.line, view.effective, found.history[view.line.register_id]
         )
     changeable = [view for view in views if view.may_change]
     form = MeterReadingForm([view.line for view in changeable])
