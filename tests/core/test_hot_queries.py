@@ -8,6 +8,8 @@ Accessing the related instances afterwards must not query again.
 
 import datetime
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -228,22 +230,32 @@ def test_locked_line_of_another_organisation_is_not_found(rich: OrgData, org_b: 
         readings._lock_line(foreign)
 
 
-def test_history_lines_match_the_orm(rich: OrgData) -> None:
-    org = rich.organisation
+def add_other_campaigns(data: OrgData, register_ids: list[int]) -> dict[int, Campaign]:
+    """Campaigns of 2024, 2025, 2023 (in the trash) and 2027 listing these registers, each
+    with the year's previous-year consumption; by year."""
+    org = data.organisation
+    campaigns = {}
     with scopes_disabled():
         for year, deleted in ((2024, False), (2025, False), (2023, True), (2027, False)):
-            campaign = Campaign.objects.create(
+            campaign = campaigns[year] = Campaign.objects.create(
                 organisation=org,
                 name=f"Ablesung {year}",
                 key_date=datetime.date(year, 12, 31),
                 deleted_at=timezone.now() if deleted else None,
             )
-            CampaignMeter.objects.create(
-                organisation=org,
-                campaign=campaign,
-                register=rich.register,
-                previous_year_consumption=Decimal(year - 2000),
-            )
+            for register_id in register_ids:
+                CampaignMeter.objects.create(
+                    organisation=org,
+                    campaign=campaign,
+                    register_id=register_id,
+                    previous_year_consumption=Decimal(year - 2000),
+                )
+    return campaigns
+
+
+def test_history_lines_match_the_orm(rich: OrgData) -> None:
+    org = rich.organisation
+    add_other_campaigns(rich, [rich.register.pk])
     with organisation_scope(org):
         line = CampaignMeter.objects.select_related("campaign").get(pk=rich.campaign_meter.pk)
         expected = list(
@@ -274,29 +286,22 @@ def test_meter_lines_match_the_separate_queries(rich: OrgData, org_b: OrgData) -
     lines as the history service's own query."""
     org = rich.organisation
     with scopes_disabled():
-        for year, deleted in ((2024, False), (2025, False), (2023, True), (2027, False)):
-            campaign = Campaign.objects.create(
-                organisation=org,
-                name=f"Ablesung {year}",
-                key_date=datetime.date(year, 12, 31),
-                deleted_at=timezone.now() if deleted else None,
+        registers = list(
+            CampaignMeter.objects.filter(campaign=rich.campaign).values_list(
+                "register_id", flat=True
             )
-            for line in CampaignMeter.objects.filter(campaign=rich.campaign):
-                CampaignMeter.objects.create(
-                    organisation=org,
-                    campaign=campaign,
-                    register_id=line.register_id,
-                    previous_year_consumption=Decimal(year - 2000),
-                )
-                if year == 2025:  # an earlier campaign's reading is not this one's
-                    Reading.objects.create(
-                        organisation=org,
-                        campaign=campaign,
-                        register_id=line.register_id,
-                        value=Decimal(1),
-                        reading_date=datetime.date(2025, 12, 30),
-                        source=ReadingSource.ONLINE,
-                    )
+        )
+    campaigns = add_other_campaigns(rich, registers)
+    with scopes_disabled():
+        for register_id in registers:  # an earlier campaign's reading is not this one's
+            Reading.objects.create(
+                organisation=org,
+                campaign=campaigns[2025],
+                register_id=register_id,
+                value=Decimal(1),
+                reading_date=datetime.date(2025, 12, 30),
+                source=ReadingSource.ONLINE,
+            )
     access = access_of(rich)
     paths = ("register", "register__meter", "campaign", "campaign__organisation")
     with organisation_scope(org):
@@ -363,6 +368,27 @@ def _in_own_connection(work: Any) -> BaseException | None:
     return raised[0] if raised else None
 
 
+@contextmanager
+def line_locked_elsewhere(data: OrgData, line: CampaignMeter) -> Iterator[None]:
+    """The readings service's lock on ``line``, held by another connection meanwhile."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with organisation_scope(data.organisation), transaction.atomic():
+            readings._lock_line(line)
+            holding.set()
+            release.wait(timeout=20)
+
+    holder = threading.Thread(target=lambda: _in_own_connection(hold))
+    holder.start()
+    try:
+        assert holding.wait(timeout=10)
+        yield
+    finally:
+        release.set()
+        holder.join(timeout=30)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_write_lock_holds_one_line_not_its_campaign_or_organisation(rich: OrgData) -> None:
     """PostgreSQL: while one reading is written, another register of the same campaign can
@@ -372,13 +398,6 @@ def test_the_write_lock_holds_one_line_not_its_campaign_or_organisation(rich: Or
         pytest.skip("row locks: PostgreSQL only (SQLite's write transaction is one lock)")
     with organisation_scope(rich.organisation):
         first, second = list(CampaignMeter.objects.select_related("campaign", "register")[:2])
-    holding, release = threading.Event(), threading.Event()
-
-    def hold_first() -> None:
-        with organisation_scope(rich.organisation), transaction.atomic():
-            readings._lock_line(first)
-            holding.set()
-            release.wait(timeout=20)
 
     def write_second() -> None:
         with organisation_scope(rich.organisation), transaction.atomic():
@@ -391,15 +410,9 @@ def test_the_write_lock_holds_one_line_not_its_campaign_or_organisation(rich: Or
             connection.cursor().execute("SET LOCAL lock_timeout = '200ms'")
             readings._lock_line(first)
 
-    holder = threading.Thread(target=lambda: _in_own_connection(hold_first))
-    holder.start()
-    try:
-        assert holding.wait(timeout=10)
+    with line_locked_elsewhere(rich, first):
         assert _in_own_connection(write_second) is None
         assert isinstance(_in_own_connection(lock_first), OperationalError)
-    finally:
-        release.set()
-        holder.join(timeout=30)
     with scopes_disabled():
         assert Reading.objects.filter(register=second.register, value=1500).exists()
 
@@ -416,25 +429,12 @@ def test_the_portal_locks_a_meters_lines_against_a_clerks_write(rich: OrgData) -
         line = CampaignMeter.objects.select_related("campaign").get(pk=rich.campaign_meter.pk)
         other_meter = Meter.objects.filter(property=rich.property).exclude(pk=rich.meter.pk).first()
     assert other_meter is not None
-    holding, release = threading.Event(), threading.Event()
-
-    def clerk_holds_the_line() -> None:
-        with organisation_scope(rich.organisation), transaction.atomic():
-            readings._lock_line(line)
-            holding.set()
-            release.wait(timeout=20)
 
     def portal_locks(meter_id: int) -> None:
         with organisation_scope(rich.organisation), transaction.atomic():
             connection.cursor().execute("SET LOCAL lock_timeout = '200ms'")
             assert property_lines(access, meter_id, lock=True)
 
-    holder = threading.Thread(target=lambda: _in_own_connection(clerk_holds_the_line))
-    holder.start()
-    try:
-        assert holding.wait(timeout=10)
+    with line_locked_elsewhere(rich, line):  # a clerk writing that register
         assert _in_own_connection(lambda: portal_locks(other_meter.pk)) is None
         assert isinstance(_in_own_connection(lambda: portal_locks(rich.meter.pk)), OperationalError)
-    finally:
-        release.set()
-        holder.join(timeout=30)
