@@ -25,24 +25,14 @@ from django.forms import BoundField
 from django.forms.renderers import BaseRenderer, DjangoTemplates, get_default_renderer
 from django.http import HttpRequest
 from django.utils import translation
-from django.utils.datastructures import MultiValueDict
 from django.utils.functional import lazy
 from django.utils.safestring import SafeData, SafeString, mark_safe
 from django.utils.translation import gettext_lazy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ablesung.accounts.admin import EmailUserChangeForm, EmailUserCreationForm
-from ablesung.accounts.forms import StaffLoginForm
-from ablesung.accounts.models import User
-from ablesung.backend.branding_forms import BrandingForm
 from ablesung.backend.branding_forms import TelInput as BrandingTelInput
-from ablesung.backend.campaign_views import OpenCampaignForm
-from ablesung.backend.forms import MappingForm, UploadForm
-from ablesung.backend.settings_forms import ProfileUploadForm, ThresholdsForm
-from ablesung.core.models import AccessMethod
 from ablesung.core.templatetags.form_fields import accessible_widget, aria_attrs
-from ablesung.formats import Profile
 from ablesung.lib.widgets import (
     SUPPORTED_TEMPLATES,
     PythonWidgetRenderer,
@@ -50,10 +40,8 @@ from ablesung.lib.widgets import (
     python_html,
     render_widget,
 )
-from ablesung.plausibility.thresholds import Thresholds
-from ablesung.portal.access_views import AccessForm, CustomerAccessForm
-from ablesung.portal.forms import FinishForm, GermanDateInput, MessageForm, MeterReadingForm
-from tests.form_samples import detected, reading_lines
+from ablesung.portal.forms import GermanDateInput, MeterReadingForm
+from tests.form_samples import PROJECT_FORMS, reading_lines
 
 NASTY = ['<script>alert("x")</script>', "Müller & Söhne 'GmbH'", "&amp; &lt;", "\n zwei\nZeilen "]
 BOOLEAN_ATTRS: dict[str, Any] = {"autofocus": True, "readonly": False, "data-n": 0, "x": None}
@@ -551,77 +539,8 @@ def test_accessible_widget_links_hint_and_error() -> None:
 
 
 def project_forms() -> Iterator[forms.BaseForm]:
-    upload = SimpleUploadedFile("foto.jpg", b"\xff\xd8\xff")
-    yield MeterReadingForm(reading_lines())
-    yield MeterReadingForm(
-        reading_lines(),
-        {
-            "value_11": "12<3",
-            "value_12": "",
-            "value_13": "4.567,8",
-            "reason_12": "<x>",
-            "reading_date": "31.13.2026",
-            "comment": "Müller & <Söhne>",
-            "email": "kaputt@",
-        },
-        {"photo": upload},
-    )
-    yield MeterReadingForm(reading_lines(), {"reading_date": "2026-12-31", "value_11": "1"})
-    yield FinishForm()
-    yield FinishForm({"email": '"x"@example.org'})
-    yield MessageForm()
-    yield MessageForm({"reason": "nope", "text": "", "phone": "<0351>", "email": "a@b"})
-    yield AccessForm()
-    yield AccessForm({"code": "ABCD-<EF>", "meter_number": ""})
-    for method in (AccessMethod.CUSTOMER_METER, AccessMethod.CUSTOMER_NAME):
-        yield CustomerAccessForm(method=method)
-        yield CustomerAccessForm({f"{method}-customer_number": "&1"}, method=method)
-    yield OpenCampaignForm()
-    yield OpenCampaignForm({"online_from": "01.12.2026", "online_until": "kaputt"})
-    yield BrandingForm(
-        initial={
-            "contact_email": "info@example.org",
-            "contact_address": "Markt 1\n<01234> Stadt",
-            "imprint_url": "https://example.org/?a=1&b=2",
-            "accent_colour": "blue",
-            "access_methods": ["customer_meter"],
-        }
-    )
-    yield BrandingForm(
-        {
-            "contact_email": "x",
-            "contact_phone": "<>",
-            "imprint_url": "http://x",
-            "remove_logo": "on",
-        },
-        MultiValueDict({"logo": [upload]}),
-    )
-    yield ThresholdsForm()
-    yield ThresholdsForm(inherited=Thresholds(), readonly=True, example_attrs={"hx-get": "/x?a&b"})
-    yield ThresholdsForm({"vorjahresverbrauch": "1.234,5<"}, inherited=Thresholds())
-    yield ProfileUploadForm(prefix="water", kind_label="Wasser <kalt>")
-    yield ProfileUploadForm({}, {}, prefix="water")
-    yield UploadForm(campaigns=[(1, "Aktion <1>")], profiles=["Standard & Co"])
-    yield UploadForm(
-        {"campaign": "", "new_key_date": "31.12.2026", "profile": "x"},
-        {"file": SimpleUploadedFile("liste.csv", b"a;b")},
-        campaigns=[(1, "Aktion")],
-        profiles=["Standard"],
-    )
-    profile = Profile(name="Standard", columns={"meter_number": "Zähler<nr>"})
-    yield MappingForm(detected=detected(), profile=profile)
-    yield MappingForm(
-        {"header_row": "0", "decimal_comma": "on", "save_as": "<neu>"},
-        detected=detected(),
-        profile=profile,
-    )
-    yield StaffLoginForm()
-    yield StaffLoginForm(data={"username": "Nutzer@Example.org", "password": "<geheim>"})
-    yield EmailUserCreationForm()
-    yield EmailUserCreationForm({"email": "x", "password1": "a", "password2": "b"})
-    user = User(email="a&b@example.org", full_name="<Ann>")
-    yield EmailUserChangeForm(instance=user)
-    yield EmailUserChangeForm({"email": "", "full_name": "&"}, instance=user)
+    for _name, make_form in PROJECT_FORMS:
+        yield make_form()
 
 
 @pytest.mark.django_db
