@@ -27,7 +27,12 @@ from ablesung.core.scoping import organisation_scope
 from ablesung.core.services.access import PortalAccess
 from ablesung.core.services.actor import Actor
 from ablesung.core.services.history import HistoryPoint, chart_bars
-from ablesung.core.services.readings import citizen_may_change, effective_readings, unit_for
+from ablesung.core.services.readings import (
+    citizen_may_change,
+    effective_reading_id_sql,
+    effective_readings,
+    unit_for,
+)
 from ablesung.lib.model_rows import Part, RowShape, table
 from ablesung.lib.net import client_ip
 from ablesung.portal.access_views import window_page
@@ -108,6 +113,16 @@ _LINE = RowShape(
 )
 
 
+def _live_registers(one_meter: bool) -> str:
+    """``IN (…)`` of the property's registers on live meters (and of one meter)."""
+    r2, m2 = table(Register, "r2"), table(Meter, "m2")
+    return (
+        f"IN (SELECT r2.id FROM {r2} JOIN {m2} ON m2.id = r2.meter_id "  # noqa: S608
+        "WHERE r2.organisation_id = %s AND m2.property_id = %s AND m2.deleted_at IS NULL"
+        f"{' AND r2.meter_id = %s' if one_meter else ''})"
+    )
+
+
 @cache
 def _lines_sql(one_meter: bool, lock: bool = False) -> str:
     """The lines' ``FROM … ORDER BY``; the property's live registers come from a subquery,
@@ -116,14 +131,11 @@ def _lines_sql(one_meter: bool, lock: bool = False) -> str:
     only (as the readings service does for one line); SQLite's write transaction is the
     lock."""
     cm, r, m = table(CampaignMeter, "cm"), table(Register, "r"), table(Meter, "m")
-    r2, m2 = table(Register, "r2"), table(Meter, "m2")
     # only table names from the models and constants; values go in as parameters
     return (
-        f"FROM {cm} JOIN {r} ON r.id = cm.register_id JOIN {m} ON m.id = r.meter_id "  # noqa: S608
-        "WHERE cm.organisation_id = %s AND cm.campaign_id = %s AND cm.register_id IN ("
-        f"SELECT r2.id FROM {r2} JOIN {m2} ON m2.id = r2.meter_id "
-        "WHERE r2.organisation_id = %s AND m2.property_id = %s AND m2.deleted_at IS NULL"
-        f"{' AND r2.meter_id = %s' if one_meter else ''}) ORDER BY m.number, r.code"
+        f"FROM {cm} JOIN {r} ON r.id = cm.register_id JOIN {m} ON m.id = r.meter_id "
+        "WHERE cm.organisation_id = %s AND cm.campaign_id = %s "
+        f"AND cm.register_id {_live_registers(one_meter)} ORDER BY m.number, r.code"
         f"{' FOR UPDATE OF cm' if lock and connection.features.has_select_for_update_of else ''}"
     )
 
@@ -169,21 +181,14 @@ def _meter_lines_sql() -> str:
         table(Register, "r"),
         table(Meter, "m"),
     )
-    rd, rd2 = table(Reading, "rd"), table(Reading, "rd2")
-    r2, m2 = table(Register, "r2"), table(Meter, "m2")
     # only table names from the models; values go in as parameters
     return (
-        f"FROM {cm} JOIN {c} ON c.id = cm.campaign_id JOIN {r} ON r.id = cm.register_id "  # noqa: S608
-        f"JOIN {m} ON m.id = r.meter_id "
-        f"LEFT JOIN {rd} ON cm.campaign_id = %s AND rd.id = ("
-        f"SELECT rd2.id FROM {rd2} WHERE rd2.organisation_id = cm.organisation_id "
-        "AND rd2.deleted_at IS NULL AND rd2.campaign_id = cm.campaign_id "
-        "AND rd2.register_id = cm.register_id AND rd2.superseded_by_id IS NULL "
-        "ORDER BY rd2.created_at DESC, rd2.id DESC LIMIT 1) "
+        f"FROM {cm} JOIN {c} ON c.id = cm.campaign_id JOIN {r} ON r.id = cm.register_id "
+        f"JOIN {m} ON m.id = r.meter_id LEFT JOIN {table(Reading, 'rd')} "
+        f"ON cm.campaign_id = %s AND rd.id = {effective_reading_id_sql('cm')} "
         "WHERE cm.organisation_id = %s AND c.deleted_at IS NULL AND c.key_date <= %s "
-        f"AND cm.register_id IN (SELECT r2.id FROM {r2} JOIN {m2} ON m2.id = r2.meter_id "
-        "WHERE r2.organisation_id = %s AND m2.property_id = %s AND m2.deleted_at IS NULL "
-        "AND r2.meter_id = %s) ORDER BY m.number, r.code, c.key_date, cm.campaign_id"
+        f"AND cm.register_id {_live_registers(one_meter=True)} "
+        "ORDER BY m.number, r.code, c.key_date, cm.campaign_id"
     )
 
 

@@ -129,6 +129,19 @@ def _effective_sql(registers: int) -> str:
 
 
 @cache
+def effective_reading_id_sql(line: str) -> str:
+    """SQL for the id of the effective reading of the campaign-meter row with alias
+    ``line`` (or NULL): the rule of :func:`effective_readings` (not superseded, not in the
+    trash, the newest), as a correlated subquery for a query that reads lines."""
+    return (
+        f"(SELECT rd2.id FROM {table(Reading, 'rd2')} "  # noqa: S608 (alias from the caller's code)
+        f"WHERE rd2.organisation_id = {line}.organisation_id AND rd2.deleted_at IS NULL "
+        f"AND rd2.campaign_id = {line}.campaign_id AND rd2.register_id = {line}.register_id "
+        "AND rd2.superseded_by_id IS NULL ORDER BY rd2.created_at DESC, rd2.id DESC LIMIT 1)"
+    )
+
+
+@cache
 def _locked_line_sql() -> str:
     """Locks the campaign-meter row only (PostgreSQL ``FOR UPDATE OF``): a lock on the joined
     campaign and organisation rows would make every write of the organisation wait for the
