@@ -103,7 +103,7 @@ def meter_form(request: HttpRequest, meter_id: int) -> HttpResponse:
         )
     changeable = [view for view in views if view.may_change]
     form = MeterReadingForm([view.line for view in changeable])
-    return _form_page(request, form, views, changeable, [], 200, history_read=True)
+    return _form_page(request, form, views, changeable, [], 200)
 
 
 def _submit(request: HttpRequest, access: PortalAccess, meter_id: int) -> HttpResponse:
@@ -159,6 +159,8 @@ def _submit(request: HttpRequest, access: PortalAccess, meter_id: int) -> HttpRe
             % {"number": lines[0].register.meter.number},
         )
         return HttpResponseRedirect(reverse("portal:home"))
+    for view in views:  # read only when the page is shown again
+        view.history = consumption_history(view.line, view.effective)
     return _form_page(request, form, views, changeable, problems, status)
 
 
@@ -167,15 +169,15 @@ def _check(form: MeterReadingForm, changeable: list[LineView], photo_problem: st
     confirmation is missing (a normal step), 400 for errors."""
     if not form.is_valid():
         return 400
-    for view in changeable:
-        submission = _submission(form, view)
+    submissions = [(view, _submission(form, view)) for view in changeable]
+    for view, submission in submissions:
         view.result = check_value(view.line, submission.value, submission.reading_date)
         view.submitted_reason = submission.reason
         view.submitted_reason_text = submission.reason_text
     if photo_problem and form.cleaned_data.get("photo"):
         form.add_error("photo", photo_problem)
         return 400
-    if not any(_needs_more(view, _submission(form, view)) for view in changeable):
+    if not any(_needs_more(view, submission) for view, submission in submissions):
         return 0
     if all(
         view.result is not None and view.result.outcome is not engine.Outcome.ERROR
@@ -192,18 +194,14 @@ def _form_page(
     changeable: list[LineView],
     problems: list[str],
     status: int,
-    *,
-    history_read: bool = False,
 ) -> HttpResponse:
+    """The meter page; the views carry their history."""
     meter = views[0].line.register.meter
     _enhance(form, meter, changeable)
     # the reason fields show only next to a check result; their errors must not get lost
     for view in changeable:
         for name in (view.reason_name, view.reason_text_name):
             problems.extend(str(error) for error in form.errors.get(name, []))
-    if not history_read:  # the submit reads it only when it shows the page again
-        for view in views:
-            view.history = consumption_history(view.line, view.effective)
     for view in changeable:
         view.field = form[view.value_name]
     context = page_context(
