@@ -129,11 +129,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         ),
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # psycopg prepares a statement once it ran 5 times on a connection. Only the
-    # server-binding cursors of ablesung.lib.model_rows (the portal's hot reads) are ever
-    # prepared; the ORM's cursors bind on the client. Behind PgBouncer in transaction
-    # mode set this to None.
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
+    # Parameters are bound on the server: psycopg sends them apart from the SQL instead
+    # of quoting them into it in Python, and prepares a statement once it ran 5 times on
+    # a connection, so the database plans it once per connection. A statement then takes
+    # at most 65,535 parameters (Django batches its bulk operations by that; long id
+    # lists of our own go in batches, see ablesung.lib.batches). Behind PgBouncer in
+    # transaction mode set prepare_threshold to None.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=5
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache (rate limits, shared between processes) ---------------------------

@@ -8,7 +8,9 @@ import time_machine
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -18,6 +20,7 @@ from ablesung.core.services.actor import Actor
 from ablesung.core.services.audit import REDACTED
 from ablesung.core.services.trash import (
     TrashError,
+    _ids_where,
     do_delete_record,
     do_restore_record,
     purge_expired,
@@ -195,3 +198,34 @@ def test_restore_and_delete_through_the_backend(
     with organisation_scope(org_a.organisation):
         assert Meter.objects.count() == 1
     assert client_a.get(f"/o/{slug}/loeschen/meter/{org_a.meter.pk}/").status_code == 405
+
+
+@pytest.mark.django_db
+def test_purge_works_through_long_id_lists_in_batches(
+    org_a: OrgData, frozen: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each id list goes to the database in batches (here of one id), with the same result."""
+    org = org_a.organisation
+    monkeypatch.setattr("ablesung.lib.batches.BATCH_SIZE", 1)
+    with organisation_scope(org):
+        second = Meter.objects.create(
+            organisation=org, property=org_a.property, number="B-2", kind=org_a.meter.kind
+        )
+        register = Register.objects.create(organisation=org, meter=second)
+        CampaignMeter.objects.create(organisation=org, campaign=org_a.campaign, register=register)
+    do_delete_record("property", org_a.property.pk, organisation=org, actor=ACTOR)
+    do_delete_record("campaign", org_a.campaign.pk, organisation=org, actor=ACTOR)
+    with organisation_scope(org):
+        meters = list(Meter.with_trashed.values_list("pk", flat=True))
+        registers = sorted(Register.objects.values_list("pk", flat=True))
+        with CaptureQueriesContext(connection) as queries:
+            assert sorted(_ids_where(Register.objects.all(), "meter_id", meters)) == registers
+    assert len(queries) == len(meters) == 2  # one statement per batch
+    frozen.move_to(days(366))
+    result = purge_expired(org)
+    assert result.counts == {"campaign": 1, "property": 1, "meter": 2, "reading": 1}
+    with scopes_disabled():
+        for model in (Property.with_trashed, Meter.with_trashed, Reading.with_trashed):
+            assert not model.filter(organisation=org).exists()
+        assert not Register.objects.filter(organisation=org).exists()
+        assert not CampaignMeter.objects.filter(organisation=org).exists()

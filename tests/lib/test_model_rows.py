@@ -123,10 +123,14 @@ def test_an_optional_part_is_set_as_an_attribute_or_none(org_a: OrgData) -> None
     assert missing.a_reading is None  # type: ignore[attr-defined]
 
 
-def test_postgresql_prepares_the_statement_once_it_ran_five_times(org_a: OrgData) -> None:
-    """The hot reads are planned once per connection; Django's own queries never are."""
+def test_postgresql_binds_on_the_server_and_prepares_what_ran_five_times(
+    org_a: OrgData,
+) -> None:
+    """Hot reads and the ORM's queries alike are planned once per connection, once they ran
+    five times; parameters never become part of the SQL text."""
     if connection.vendor != "postgresql":
         pytest.skip("prepared statements: PostgreSQL only")
+    assert connection.settings_dict["OPTIONS"]["server_side_binding"] is True
     shape = RowShape(Part(Reading, "rd"))
     tail = f"FROM {table(Reading, 'rd')} WHERE rd.id = %s"
 
@@ -140,9 +144,12 @@ def test_postgresql_prepares_the_statement_once_it_ran_five_times(org_a: OrgData
     with scopes_disabled():
         for _ in range(6):
             assert Reading.objects.filter(pk=org_a.reading.pk).exists()
+        for _ in range(4):  # not yet
+            assert Reading.objects.filter(value=org_a.reading.value).count() == 1
     statements = prepared()
     assert any(tail.replace("%s", "$1") in sql for sql in statements), statements
-    assert not any("LIMIT 1" in sql for sql in statements)  # the ORM's exists() query
+    assert any("LIMIT 1" in sql and "$1" in sql for sql in statements)  # exists()
+    assert not any("COUNT(" in sql for sql in statements), statements
 
 
 def test_insert_stores_what_save_stores(org_a: OrgData) -> None:

@@ -4,9 +4,10 @@ The ORM compiles every queryset anew: lookups, joins, ``select_related``, orderi
 For the portal's few small queries per request that costs several times what the
 database needs to answer them (measured: about 70 % of a query's time on SQLite).
 A :class:`RowShape` works out the column list and the database converters once per
-connection, PostgreSQL prepares its statements (see :func:`_preparable_cursor`), and its
-rows become the same model instances the ORM builds, with the
-related instances cached on them as ``select_related`` does.
+connection, PostgreSQL plans its statements once per connection (the settings bind
+parameters on the server, so psycopg prepares what ran ``prepare_threshold`` times), and
+its rows become the same model instances the ORM builds, with the related instances
+cached on them as ``select_related`` does.
 
 The caller writes ``FROM … WHERE …`` itself, so it must also write what the ORM
 would add: the organisation (django-scopes) and ``deleted_at IS NULL`` (trash).
@@ -20,30 +21,11 @@ from typing import Any, TypeVar
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.backends.utils import CursorWrapper
 from django.db.models import Field, Model
 
 M = TypeVar("M", bound=Model)
 
 Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
-
-
-def _preparable_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
-    """On PostgreSQL a cursor with server-side binding, whose statements psycopg prepares
-    once they ran ``prepare_threshold`` times on a connection (settings): the joins here
-    are then planned once per connection, not on every request. Django's own cursors bind
-    on the client and are never prepared. Elsewhere the usual cursor."""
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    connection.ensure_connection()
-    cursor_class: Any = ServerBindingCursor  # the stubs know neither its arguments nor its use
-    with connection.wrap_database_errors:
-        raw = cursor_class(connection.connection)
-    if connection.queries_logged:
-        return connection.make_debug_cursor(raw)
-    return connection.make_cursor(raw)
 
 
 def table(model: type[Model], alias: str, using: str = "default") -> str:
@@ -143,7 +125,7 @@ class RowShape:
             raise TypeError(f"this shape returns {self.parts[0].model.__name__}")
         compiled = self.compiled(using)
         connection = connections[using]
-        with _preparable_cursor(connection) as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(f"{self.select(using)} {tail}", params)
             rows = cursor.fetchall()
         result: list[M] = []
@@ -212,7 +194,7 @@ def insert[T: Model](instance: T, *, using: str = "default") -> T:
     if generated and instance.pk is not None:
         raise ValueError("insert() stores new instances only")
     params = [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for f in fields]
-    with _preparable_cursor(connection) as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         if generated:
             instance.pk = cursor.fetchone()[0]
@@ -249,5 +231,5 @@ def update(instance: Model, *names: str, using: str = "default") -> None:
     connection = connections[using]
     fields = [_concrete(type(instance), name) for name in names]
     params = [f.get_db_prep_save(f.pre_save(instance, add=False), connection) for f in fields]
-    with _preparable_cursor(connection) as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(_update_sql(type(instance), names, using), [*params, instance.pk])

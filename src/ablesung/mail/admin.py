@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from ablesung.lib.batches import batches
 from ablesung.mail.models import OutboxMail
 
 
@@ -78,9 +79,10 @@ class OutboxMailAdmin(admin.ModelAdmin[OutboxMail]):
                 )
             )
             # one more attempt each (the 48 h deadline has passed: a failure gives up again)
-            OutboxMail.objects.filter(pk__in=ids).update(
-                failed_at=None, attempts=0, next_attempt_at=timezone.now()
-            )
+            for batch in batches(ids):
+                OutboxMail.objects.filter(pk__in=batch).update(
+                    failed_at=None, attempts=0, next_attempt_at=timezone.now()
+                )
             for mail_id in ids:
                 transaction.on_commit(partial(send_outbox_mail.enqueue, mail_id))
         self.message_user(

@@ -87,7 +87,7 @@ def do_issue_access(
             .values_list("register__meter__property_id", flat=True)
             .distinct()
         )
-        properties = list(Property.objects.filter(pk__in=list(property_ids)))
+        properties = list(Property.objects.filter(pk__in=property_ids))  # a subquery
         now = timezone.now()
         revoked = AccessGrant.objects.filter(campaign=campaign, revoked_at__isnull=True).update(
             revoked_at=now

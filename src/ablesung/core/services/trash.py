@@ -28,6 +28,7 @@ from ablesung.core.models.base import TrashableModel
 from ablesung.core.scoping import organisation_scope
 from ablesung.core.services import audit
 from ablesung.core.services.actor import Actor
+from ablesung.lib.batches import batches
 
 RETENTION = datetime.timedelta(days=365)
 
@@ -141,6 +142,13 @@ def _ids(queryset: models.QuerySet[Any]) -> list[int]:
     return list(queryset.values_list("pk", flat=True))
 
 
+def _ids_where(queryset: models.QuerySet[Any], field: str, values: list[int]) -> list[int]:
+    """The ids of the rows whose ``field`` is one of ``values``."""
+    return [
+        pk for batch in batches(values) for pk in _ids(queryset.filter(**{f"{field}__in": batch}))
+    ]
+
+
 def purge_expired(
     organisation: Organisation, *, now: datetime.datetime | None = None
 ) -> PurgeResult:
@@ -160,24 +168,29 @@ def purge_expired(
         }
         if not any(expired.values()):
             return result
-        # everything that disappears with them through CASCADE
-        meter_ids = set(expired["meter"]) | set(
-            _ids(Meter.with_trashed.filter(property_id__in=expired["property"]))
+        # everything that disappears with them through CASCADE (id lists in batches:
+        # a year's trash can hold more ids than one statement takes)
+        meter_ids = sorted(
+            set(expired["meter"])
+            | set(_ids_where(Meter.with_trashed.all(), "property_id", expired["property"]))
         )
-        register_ids = _ids(Register.objects.filter(meter_id__in=meter_ids))
-        reading_q = (
-            models.Q(pk__in=expired["reading"])
-            | models.Q(register_id__in=register_ids)
-            | models.Q(campaign_id__in=expired["campaign"])
+        register_ids = _ids_where(Register.objects.all(), "meter_id", meter_ids)
+        all_readings = Reading.with_trashed.all()
+        reading_ids = sorted(
+            set(expired["reading"])
+            | set(_ids_where(all_readings, "register_id", register_ids))
+            | set(_ids_where(all_readings, "campaign_id", expired["campaign"]))
         )
-        readings = Reading.with_trashed.filter(reading_q)
-        reading_ids = _ids(readings)
-        files = [name for name in readings.exclude(photo="").values_list("photo", flat=True)]
-        campaign_meter_ids = _ids(
-            CampaignMeter.objects.filter(
-                models.Q(register_id__in=register_ids)
-                | models.Q(campaign_id__in=expired["campaign"])
-            )
+        files = [
+            name
+            for batch in batches(reading_ids)
+            for name in all_readings.filter(pk__in=batch)
+            .exclude(photo="")
+            .values_list("photo", flat=True)
+        ]
+        campaign_meter_ids = sorted(
+            set(_ids_where(CampaignMeter.objects.all(), "register_id", register_ids))
+            | set(_ids_where(CampaignMeter.objects.all(), "campaign_id", expired["campaign"]))
         )
         for model, ids in (
             (Reading, reading_ids),
@@ -188,9 +201,11 @@ def purge_expired(
             (Campaign, expired["campaign"]),
         ):
             audit.redact_entries(model, ids)
-        Reading.with_trashed.filter(pk__in=reading_ids).delete()
+        for batch in batches(reading_ids):
+            all_readings.filter(pk__in=batch).delete()
         for kind in ("meter", "property", "campaign"):
-            TRASH_KINDS[kind].with_trashed.filter(pk__in=expired[kind]).delete()
+            for batch in batches(expired[kind]):
+                TRASH_KINDS[kind].with_trashed.filter(pk__in=batch).delete()
         result.counts = {
             "campaign": len(expired["campaign"]),
             "property": len(expired["property"]),
