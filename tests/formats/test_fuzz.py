@@ -1,10 +1,12 @@
 """Fuzzing: broken input gives FormatError or RowErrors, never another exception."""
 
 import io
+import struct
 import tempfile
 import zipfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -82,6 +84,22 @@ def test_corrupt_xlsx_bytes(flips: list[tuple[int, int]]) -> None:
     for pos, value in flips:
         data[pos] = value
     survive(bytes(data), "liste.xlsx")
+
+
+def test_xlsx_whose_directory_points_before_the_file_start() -> None:
+    """The end record claims the central directory lies further on than it does: every entry
+    then starts before byte 0, and reading one fails in the operating system (found by the
+    fuzzer above)."""
+    data = bytearray(XLSX_BYTES)
+    end = data.rfind(b"PK\x05\x06")
+    (directory,) = struct.unpack_from("<I", data, end + 16)
+    struct.pack_into("<I", data, end + 16, directory + 100)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "liste.xlsx"
+        path.write_bytes(bytes(data))
+        with pytest.raises(FormatError) as raised:
+            detect(path, path.name)
+    assert raised.value.message == "Die Excel-Datei ist beschädigt oder keine gültige .xlsx-Datei."
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
