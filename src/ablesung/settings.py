@@ -189,6 +189,8 @@ SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_NAME = "__Host-session" if PRODUCTION else "sessionid"
+#: the citizen portal's session: a signed cookie (see ablesung.portal.session)
+PORTAL_COOKIE_NAME = "__Host-portal" if PRODUCTION else "portal"
 CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"

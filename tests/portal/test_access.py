@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
@@ -75,8 +77,13 @@ def test_link_opens_a_fresh_session_and_drops_the_token(access_a: IssuedAccess) 
     assert response["Location"] == "/portal/"
     assert access_a.token not in response["Location"]
     assert response["Referrer-Policy"] == "no-referrer"
-    assert client.cookies["sessionid"].value != before
-    assert not SessionStore().exists(before)  # the old id is gone
+    assert not SessionStore().exists(before)  # what the browser's session held is gone
+    assert client.cookies["sessionid"].value == ""
+    portal = response.cookies[settings.PORTAL_COOKIE_NAME]
+    assert portal["httponly"] is True
+    assert portal["samesite"] == "Lax"
+    assert portal["max-age"] == settings.SESSION_COOKIE_AGE
+    assert access_a.token not in portal.value
     page = client.get("/portal/")
     assert page.status_code == 200
     assert "stadt-a-M1" in page.text
@@ -84,18 +91,38 @@ def test_link_opens_a_fresh_session_and_drops_the_token(access_a: IssuedAccess) 
     assert "76414" in page.text
     assert "16.01.2026" in page.text
     assert "no-cache" in page["Cache-Control"]
+    assert not Session.objects.exists()  # a citizen's visit writes no session row
 
 
 def test_link_with_trailing_slash_works_too(access_a: IssuedAccess) -> None:
     assert Client().get(f"/r/{access_a.token}/")["Location"] == "/portal/"
 
 
-def test_each_link_visit_gets_a_new_session_key(access_a: IssuedAccess) -> None:
+def test_each_link_visit_gets_a_new_session_cookie(access_a: IssuedAccess) -> None:
     client = Client()
     client.get(f"/r/{access_a.token}")
-    first = client.cookies["sessionid"].value
+    first = client.cookies[settings.PORTAL_COOKIE_NAME].value
     client.get(f"/r/{access_a.token}")
-    assert client.cookies["sessionid"].value != first
+    assert client.cookies[settings.PORTAL_COOKIE_NAME].value != first
+
+
+def test_a_changed_or_expired_session_cookie_opens_nothing(access_a: IssuedAccess) -> None:
+    client = Client()
+    client.get(f"/r/{access_a.token}")
+    genuine = client.cookies[settings.PORTAL_COOKIE_NAME].value
+    payload, _, signature = genuine.partition(":")
+    for changed in (f"{payload}x:{signature}", genuine[:-2], "", "kein-cookie"):
+        client.cookies[settings.PORTAL_COOKIE_NAME] = changed
+        response = client.get("/portal/")
+        assert response.status_code == 302
+        assert response["Location"] == "/zugang/"
+        if changed:  # a cookie that opens nothing is removed
+            assert response.cookies[settings.PORTAL_COOKIE_NAME].value == ""
+    client.cookies[settings.PORTAL_COOKIE_NAME] = genuine
+    assert client.get("/portal/").status_code == 200
+    later = time.time() + settings.SESSION_COOKIE_AGE + 5
+    with time_machine.travel(later, tick=False):
+        assert client.get("/portal/")["Location"] == "/zugang/"
 
 
 def test_portal_without_session_goes_to_the_access_form(db: Any) -> None:
@@ -288,6 +315,7 @@ def test_before_the_window_the_page_says_from_when(org_a: OrgData, access_a: Iss
         f"bis {window['online_until']:%d.%m.%Y} möglich."
     ) in response.text
     assert "sessionid" not in response.cookies or not response.cookies["sessionid"].value
+    assert settings.PORTAL_COOKIE_NAME not in response.cookies
 
 
 def test_a_campaign_that_is_not_open_shows_the_not_possible_page(

@@ -7,7 +7,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import OrgData
-from tests.portal.conftest import form_url, post_value
+from tests.portal.conftest import form_url, open_and_issue, post_value
 
 
 def run(callable_: Any) -> tuple[Any, list[str]]:
@@ -21,8 +21,20 @@ def test_form_and_submit_need_few_queries(citizen: Client, org_a: OrgData) -> No
     assert page.status_code == 200
     stored, post_queries = run(lambda: post_value(citizen, org_a, "76440"))
     assert stored.status_code == 302
-    assert len(form_queries) <= 3, form_queries  # session, grant, lines with readings and history
-    assert len(post_queries) <= 8, post_queries
+    assert len(form_queries) <= 2, form_queries  # grant, lines with readings and history
+    assert len(post_queries) <= 7, post_queries
+    # the portal session is a signed cookie: no session row is read or written
+    assert not any("django_session" in sql for sql in form_queries + post_queries)
+
+
+def test_opening_a_link_reads_the_grant_and_writes_no_session(
+    org_a: OrgData, portal_clock: None
+) -> None:
+    access = open_and_issue(org_a)
+    response, queries = run(lambda: Client().get(f"/r/{access.token}"))
+    assert response.status_code == 302
+    assert not any("django_session" in sql for sql in queries), queries
+    assert len(queries) <= 2, queries  # rate-limit counters (cache), grant
 
 
 def test_a_submission_reads_its_lines_and_readings_once_under_the_lock(

@@ -122,9 +122,9 @@ def _enter(request: HttpRequest, access: PortalAccess) -> HttpResponse:
     closed = window_page(request, access)
     if closed is not None:
         return closed
-    open_session(request, access)
     response = HttpResponseRedirect(reverse("portal:home"))
     response["Referrer-Policy"] = NO_REFERRER
+    open_session(request, response, access)
     return response
 
 

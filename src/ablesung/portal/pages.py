@@ -37,7 +37,7 @@ from ablesung.lib.model_rows import Part, RowShape, table
 from ablesung.lib.net import client_ip
 from ablesung.portal.access_views import window_page
 from ablesung.portal.forms import reason_field, reason_text_field, value_field
-from ablesung.portal.session import current_access
+from ablesung.portal.session import current_access, forget
 
 
 def portal_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -47,7 +47,9 @@ def portal_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         access = current_access(request)
         if access is None:
-            return HttpResponseRedirect(reverse("portal:access"))
+            response = HttpResponseRedirect(reverse("portal:access"))
+            forget(request, response)
+            return response
         closed = window_page(request, access)
         if closed is not None:
             return closed

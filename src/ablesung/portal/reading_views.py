@@ -258,7 +258,8 @@ def switch(request: HttpRequest, property_id: int) -> HttpResponse:
     if target is None:
         raise Http404
     # the grant stays: revoking the letter that opened the session still ends it
+    response = HttpResponseRedirect(reverse("portal:home"))
     switch_property(
-        request, PortalAccess(access.organisation, access.campaign, target, access.grant_id)
+        response, PortalAccess(access.organisation, access.campaign, target, access.grant_id)
     )
-    return HttpResponseRedirect(reverse("portal:home"))
+    return response
