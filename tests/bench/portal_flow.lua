@@ -7,7 +7,7 @@
 -- Thread i takes the tokens i, i+N, i+2N, … of TOKENS_FILE (lines "token meter register
 -- value"); after the last one it starts over with value+1 (a correction, a new version).
 --
--- Each flow: GET /r/<token> (302 to /portal/, fresh session cookie), GET the meter form
+-- Each flow: GET /r/<token> (302 to /portal/, fresh portal session cookie), GET the meter form
 -- (csrftoken cookie, csrfmiddlewaretoken from the HTML), POST value + date + token with
 -- Origin and Referer (HTTPS CSRF checks). A flow is complete when the POST answers 302 to
 -- /portal/; anything else is an error and the thread moves on to its next token.
@@ -108,14 +108,14 @@ function request()
   end
   local path = "/portal/zaehler/" .. entry.meter .. "/"
   if state == "form" then
-    return wrk.format("GET", path, { ["Cookie"] = "__Host-session=" .. session })
+    return wrk.format("GET", path, { ["Cookie"] = "__Host-portal=" .. session })
   end
   counts.posts_sent = counts.posts_sent + 1
   local body = "csrfmiddlewaretoken=" .. csrf_token
     .. "&value_" .. entry.register .. "=" .. (entry.value + round)
     .. "&reading_date=" .. reading_date
   return wrk.format("POST", path, {
-    ["Cookie"] = "__Host-session=" .. session .. "; csrftoken=" .. csrf_cookie,
+    ["Cookie"] = "__Host-portal=" .. session .. "; csrftoken=" .. csrf_cookie,
     ["Content-Type"] = "application/x-www-form-urlencoded",
     ["Origin"] = origin,
     ["Referer"] = origin .. path,
@@ -125,7 +125,7 @@ end
 function response(status, headers, body)
   table.insert(latencies[state], now_ms() - started)
   if state == "link" then
-    session = cookie(headers, "__Host-session")
+    session = cookie(headers, "__Host-portal")
     if status ~= 302 or header(headers, "location") ~= "/portal/" or session == nil then
       return fail("link", status)
     end
