@@ -175,15 +175,13 @@ def check_xlsx_container(path: Path | IO[bytes], limits: Limits | None = None) -
         raise
     except DefusedXmlException as exc:
         raise _bad_xml("Arbeitsmappe") from exc
-    # OSError: an entry said to start before the file does (seek to a negative offset)
     except (
         zipfile.BadZipFile,
         zlib.error,
         EOFError,
         NotImplementedError,
         ValueError,
-        OSError,
+        OSError,  # an entry said to start before the file does (seek to a negative offset)
+        SyntaxError,  # xml.etree.ElementTree.ParseError
     ) as exc:
-        raise FormatError("Die Excel-Datei ist beschädigt oder keine gültige .xlsx-Datei.") from exc
-    except SyntaxError as exc:  # xml.etree.ElementTree.ParseError
         raise FormatError("Die Excel-Datei ist beschädigt oder keine gültige .xlsx-Datei.") from exc
