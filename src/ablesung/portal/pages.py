@@ -26,7 +26,7 @@ from ablesung.core.models import (
 from ablesung.core.scoping import organisation_scope
 from ablesung.core.services.access import PortalAccess
 from ablesung.core.services.actor import Actor
-from ablesung.core.services.history import HistoryPoint, chart_bars
+from ablesung.core.services.history import HistoryPoint
 from ablesung.core.services.readings import (
     citizen_may_change,
     effective_reading_id_sql,
@@ -100,10 +100,6 @@ class LineView:
     @property
     def reasons(self) -> list[tuple[str, str]]:
         return [(str(value), str(label)) for value, label in ConfirmationReason.choices]
-
-    @property
-    def bars(self) -> list[Any]:
-        return chart_bars(self.history)
 
 
 # The lines are read on every portal page, so their SQL is written out once (see
