@@ -325,6 +325,21 @@ def test_history_shows_previous_years_as_chart_and_table(citizen: Client, org_a:
     assert rows == [("2024", "31"), ("2025", "28"), ("2026", "26")]
 
 
+def test_changed_branding_shows_on_the_next_page(citizen: Client, org_a: OrgData) -> None:
+    """The footer and brand are memoised per organisation's values ({% memo %}): a change
+    of the legal links or the logo shows at once."""
+    first = citizen.get(form_url(org_a)).text
+    assert 'href="https://neu.example/impressum"' not in first
+    assert 'class="portal-logo"' not in first
+    with scopes_disabled():
+        Organisation.objects.filter(pk=org_a.organisation.pk).update(
+            imprint_url="https://neu.example/impressum", logo="logos/neu.jpg"
+        )
+    page = citizen.get(form_url(org_a)).text
+    assert '<a class="kern-link" href="https://neu.example/impressum">Impressum</a>' in page
+    assert f'<img class="portal-logo" src="/logo/{org_a.organisation.slug}.jpg"' in page
+
+
 def test_message_to_the_administration_is_stored(citizen: Client, org_a: OrgData) -> None:
     invalid = citizen.post("/portal/nachricht/", {"reason": "meter_defect", "text": ""})
     assert invalid.status_code == 400
