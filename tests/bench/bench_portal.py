@@ -6,12 +6,19 @@ For each database (SQLite in a temporary directory; PostgreSQL in a fresh databa
 1. ``portal_seed.py seed``: migrate, collectstatic, import 10,000 properties (one water meter
    each) through the import service, open the campaign, issue one link per property.
 2. ``ablesung serve --workers 2`` (production settings, self-signed TLS) on loopback.
-3. The trivial view: plain wrk against ``/health/`` for 10 s (it runs ``SELECT 1``, so it
-   opens a database connection; it is the cheapest view there is).
-4. The submit flow: wrk with ``portal_flow.lua`` for 30 s, one connection per wrk thread.
-   Then the trivial view again (after a 3 s warm-up before the first); the ratio is taken
-   against the faster of the two trivial runs.
+3. The trivial view: plain wrk against ``/health/`` (it runs ``SELECT 1``, so it opens a
+   database connection; it is the cheapest view there is), after a 3 s warm-up.
+4. The submit flow: wrk with ``portal_flow.lua``, one connection per wrk thread.
 5. Stop the server, count the online readings: they must match the completed submissions.
+
+Steps 3 and 4 alternate in ``ROUNDS`` rounds (2 s trivial view, then 6 s flow: 10 s and
+30 s in all), and the ratio pools them: all completed submissions per flow second over all
+trivial requests per trivial second. This machine's speed drifts by up to ±15 % within a
+minute (once 50 %); measured in alternation, both sides see the same drift. The report
+also gives the ratio the way it was taken until session 6, for comparison: the flow's
+rate against the faster of two 10 s trivial runs, one before and one after the rounds.
+That way compares with a maximum of two noisy runs, so it comes out lower (by 5 % when
+the runs scatter by 10 %).
 
 Target: submissions/s ≥ 0.06 × trivial req/s, p99 ≤ 250 ms, no errors, no lost readings.
 Needs ``wrk`` (Debian: ``apt-get install wrk``); without it the benchmark is skipped.
@@ -21,10 +28,12 @@ Needs ``wrk`` (Debian: ``apt-get install wrk``); without it the benchmark is ski
 """
 
 import json
+import math
 import os
 import re
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,6 +56,7 @@ from tests.serving import (  # noqa: E402
 PROPERTIES = int(os.environ.get("BENCH_PORTAL_PROPERTIES", "10000"))
 SECONDS = int(os.environ.get("BENCH_PORTAL_SECONDS", "30"))
 TRIVIAL_SECONDS = int(os.environ.get("BENCH_PORTAL_TRIVIAL_SECONDS", "10"))
+ROUNDS = int(os.environ.get("BENCH_PORTAL_ROUNDS", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_PORTAL_CONNECTIONS", "8"))
 WARM_UP_SECONDS = 3
 WORKERS = 2
@@ -123,12 +133,22 @@ def trivial(base_url: str, seconds: int = TRIVIAL_SECONDS) -> dict[str, float]:
     }
 
 
-def flow(base_url: str, tokens: Path, reading_date: str) -> dict[str, Any]:
+def flow(
+    base_url: str,
+    tokens: Path,
+    reading_date: str,
+    *,
+    seconds: int = SECONDS,
+    skip: int = 0,
+    latencies: Path | None = None,
+) -> dict[str, Any]:
+    """One wrk run of the submit flow; each thread starts at its ``skip``-th token, and
+    every request's latency is appended to ``latencies``."""
     text = wrk(
         [
             f"-t{CONNECTIONS}",
             f"-c{CONNECTIONS}",
-            f"-d{SECONDS}s",
+            f"-d{seconds}s",
             "-s",
             str(HERE / "portal_flow.lua"),
             base_url,
@@ -136,6 +156,8 @@ def flow(base_url: str, tokens: Path, reading_date: str) -> dict[str, Any]:
             str(tokens),
             str(CONNECTIONS),
             reading_date,
+            str(skip),
+            str(latencies or ""),
         ]
     )
     line = next(line for line in text.splitlines() if line.startswith("BENCH_JSON "))
@@ -168,46 +190,118 @@ def measure(label: str, database_url: str, work: Path) -> None:
         f"server {WORKERS} workers",
         flush=True,
     )
+    latencies = work / "latencies.txt"
+    rounds: list[tuple[dict[str, float], dict[str, Any]]] = []
+    per_thread = PROPERTIES // CONNECTIONS
     with server(env, work) as base_url:
         trivial(base_url, seconds=WARM_UP_SECONDS)  # first connections, caches: not counted
         before = trivial(base_url)
-        ours = flow(base_url, tokens, str(seeded["date"]))
+        for index in range(ROUNDS):
+            rounds.append(
+                (
+                    trivial(base_url, seconds=max(1, TRIVIAL_SECONDS // ROUNDS)),
+                    flow(
+                        base_url,
+                        tokens,
+                        str(seeded["date"]),
+                        seconds=max(1, SECONDS // ROUNDS),
+                        skip=index * per_thread // ROUNDS,
+                        latencies=latencies,
+                    ),
+                )
+            )
         after = trivial(base_url)
-    # this machine's background load moves a single 10 s run by up to ±15 % (once 50 %):
-    # the trivial view is measured before and after the flow, and the ratio is taken
-    # against the faster of the two, so that a slow trivial run cannot make the flow pass
-    best = max(before, after, key=lambda run: run["rate"])
-    base = best | {
-        "errors": before["errors"] + after["errors"],
-        "before": before["rate"],
-        "after": after["rate"],
-    }
     stored = run_json([sys.executable, str(HERE / "portal_seed.py"), "count"], env)
-    report(label, base, ours, stored)
+    report(label, pooled(rounds, latencies), stored, (before, after))
+
+
+def _percentile(values: list[float], share: float) -> float:
+    """The value at ``share`` (0–100) of the sorted values, as the Lua script takes it."""
+    if not values:
+        return 0.0
+    rank = max(1, math.ceil(share / 100 * len(values)))
+    return values[rank - 1]
+
+
+def pooled(
+    rounds: list[tuple[dict[str, float], dict[str, Any]]], latencies: Path
+) -> dict[str, Any]:
+    """The rounds as one measurement: trivial rate and flow counts summed over the rounds,
+    latency percentiles over every request of every round."""
+    by_step: dict[str, list[float]] = {"link": [], "form": [], "post": [], "flow": []}
+    for line in latencies.read_text().splitlines():
+        step, value = line.split()
+        by_step[step].append(float(value))
+    requests = sorted(by_step["link"] + by_step["form"] + by_step["post"])
+    flows = [run for _trivial, run in rounds]
+    failures: dict[str, int] = {}
+    socket_errors: dict[str, float] = {}
+    for run in flows:
+        for key, value in (run["failures"] or {}).items():
+            failures[key] = failures.get(key, 0) + int(value)
+        for key, value in run["socket_errors"].items():
+            socket_errors[key] = socket_errors.get(key, 0) + value
+    trivials = [run for run, _flow in rounds]
+    return {
+        "trivial": {
+            "rate": statistics.fmean(run["rate"] for run in trivials),
+            "p50": statistics.median(run["p50"] for run in trivials),
+            "p99": max(run["p99"] for run in trivials),
+            "errors": sum(run["errors"] for run in trivials),
+        },
+        "round_ratios": [
+            run["completed"] / run["seconds"] / trivial_run["rate"] for trivial_run, run in rounds
+        ],
+        "seconds": sum(run["seconds"] for run in flows),
+        "requests": sum(run["requests"] for run in flows),
+        "completed": sum(run["completed"] for run in flows),
+        "failed": sum(run["failed"] for run in flows),
+        "posts_sent": sum(run["posts_sent"] for run in flows),
+        "posts_answered": sum(run["posts_answered"] for run in flows),
+        "failures": failures,
+        "socket_errors": socket_errors,
+        "p50_ms": _percentile(requests, 50),
+        "p99_ms": _percentile(requests, 99),
+        "steps": {
+            step: {"p50": _percentile(sorted(v), 50), "p99": _percentile(sorted(v), 99)}
+            for step, v in by_step.items()
+        },
+    }
 
 
 def report(
-    label: str, base: dict[str, float], ours: dict[str, Any], stored: dict[str, Any]
+    label: str,
+    ours: dict[str, Any],
+    stored: dict[str, Any],
+    before_after: tuple[dict[str, float], dict[str, float]],
 ) -> None:
+    base = ours["trivial"]
     seconds = ours["seconds"]
     completed = int(ours["completed"])
     rate = completed / seconds
     ratio = rate / base["rate"]
+    before, after = before_after
+    faster = max(before["rate"], after["rate"])
+    ratios = ", ".join(f"{value:.4f}" for value in ours["round_ratios"])
     in_flight = int(ours["posts_sent"] - ours["posts_answered"])
     readings = int(stored["readings"])
     socket_errors = sum(int(v) for v in ours["socket_errors"].values())
-    errors = int(ours["failed"]) + socket_errors
+    errors = int(ours["failed"]) + socket_errors + int(base["errors"])
     lost = readings < completed or readings > completed + in_flight
     steps = ours["steps"]
-    ok = ratio >= TARGET_RATIO and ours["p99_ms"] <= TARGET_P99_MS and errors == 0 and not lost
+    rest = ours["p99_ms"] <= TARGET_P99_MS and errors == 0 and not lost
+    ok = ratio >= TARGET_RATIO and rest
+    ok_before = rate / faster >= TARGET_RATIO and rest
     print(
-        f"  trivial /health/  {base['rate']:8,.0f} req/s (before {base['before']:,.0f}, after "
-        f"{base['after']:,.0f})  p50 {base['p50']:6.1f} ms  "
-        f"p99 {base['p99']:6.1f} ms  non-2xx/3xx {base['errors']:.0f}\n"
+        f"  trivial /health/  {base['rate']:8,.0f} req/s (mean of {ROUNDS} rounds)  "
+        f"p50 {base['p50']:6.1f} ms  p99 {base['p99']:6.1f} ms  non-2xx/3xx {base['errors']:.0f}\n"
         f"  submit flow       {rate:8,.1f} submissions/s ({completed:,} in {seconds:.1f} s, "
         f"{ours['requests'] / seconds:,.0f} req/s)  per request p50 {ours['p50_ms']:6.1f} ms  "
         f"p99 {ours['p99_ms']:6.1f} ms\n"
-        f"  ratio             {ratio:.4f} (target ≥ {TARGET_RATIO})  p99 target ≤ {TARGET_P99_MS:.0f} ms\n"
+        f"  ratio             {ratio:.4f} (target ≥ {TARGET_RATIO}; rounds {ratios})  "
+        f"p99 target ≤ {TARGET_P99_MS:.0f} ms\n"
+        f"  previous method   {rate / faster:.4f} against the faster 10 s trivial run "
+        f"(before {before['rate']:,.0f}, after {after['rate']:,.0f} req/s)\n"
         f"  per step p50/p99  "
         + "  ".join(
             f"{step} {steps[step]['p50']:.1f}/{steps[step]['p99']:.1f} ms"
@@ -216,9 +310,10 @@ def report(
         + f"\n  errors            {errors} (failed flows {int(ours['failed'])} "
         f"{ours['failures'] or ''}, socket {ours['socket_errors']})\n"
         f"  readings stored   {readings:,} online rows for {int(stored['registers']):,} registers; "
-        f"submissions counted {completed:,}; POSTs unanswered at cut-off {in_flight}"
+        f"submissions counted {completed:,}; POSTs unanswered at the cut-offs {in_flight}"
         f"{' – LOST OR EXTRA READINGS' if lost else ''}\n"
-        f"  => {'target met' if ok else 'TARGET MISSED'}",
+        f"  => {'target met' if ok else 'TARGET MISSED'}"
+        f" (previous method: {'met' if ok_before else 'missed'})",
         flush=True,
     )
 

@@ -1,11 +1,16 @@
 -- wrk script for the portal load benchmark (issue 5): the citizen's submit flow.
 --
---   wrk -tN -cN -d30s -s portal_flow.lua https://127.0.0.1:PORT -- TOKENS_FILE N READING_DATE
+--   wrk -tN -cN -d30s -s portal_flow.lua https://127.0.0.1:PORT -- TOKENS_FILE N READING_DATE \
+--       [SKIP [LATENCY_FILE]]
 --
 -- One connection per wrk thread (-t equals -c): wrk's response() does not say which
 -- connection answered, so per-connection state lives in the thread's own Lua state.
 -- Thread i takes the tokens i, i+N, i+2N, … of TOKENS_FILE (lines "token meter register
 -- value"); after the last one it starts over with value+1 (a correction, a new version).
+-- SKIP: each thread starts at its SKIP-th token (a later round of the same run takes
+-- tokens no earlier round used). LATENCY_FILE: every request's and flow's latency is
+-- appended, one "step milliseconds" line each (step: link, form, post, flow), so that
+-- rounds can be pooled.
 --
 -- Each flow: GET /r/<token> (302 to /portal/, fresh portal session cookie), GET the meter form
 -- (csrftoken cookie, csrfmiddlewaretoken from the HTML), POST value + date + token with
@@ -49,6 +54,7 @@ local flow_started = 0
 
 function init(args)
   local file, threads_arg, date = args[1], args[2], args[3]
+  latency_path = args[5] or "" -- a global: done() runs in the main state and asks a thread
   stride = tonumber(threads_arg)
   reading_date = date
   local index = 0
@@ -60,6 +66,7 @@ function init(args)
     index = index + 1
   end
   origin = "https://" .. wrk.host .. ":" .. wrk.port
+  position = tonumber(args[4] or "0") % math.max(#entries, 1)
 end
 
 local function next_entry()
@@ -213,5 +220,15 @@ function done(summary, latency, requests)
     p99_ms = latency:percentile(99) / 1000,
     steps = steps,
   }
+  local latency_file = threads[1] and threads[1]:get("latency_path") or ""
+  if latency_file ~= "" then
+    local out = io.open(latency_file, "a")
+    for _, step in ipairs({ "link", "form", "post", "flow" }) do
+      for _, v in ipairs(merged[step]) do
+        out:write(string.format("%s %.3f\n", step, v))
+      end
+    end
+    out:close()
+  end
   io.write("BENCH_JSON " .. json(result) .. "\n")
 end
