@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scopes_disabled
 
@@ -44,6 +45,52 @@ def test_values_are_converted_like_the_orm_does(org_a: OrgData) -> None:
         assert line.campaign.key_date == datetime.date(2026, 12, 31)
         assert line.register.meter_id == org_a.meter.pk
     assert queries.captured_queries == []
+
+
+def fields_of(instance: object) -> dict[str, object]:
+    """An instance's stored values, without its state and cached relations."""
+    return {key: value for key, value in vars(instance).items() if key != "_state"}
+
+
+def test_instances_hold_exactly_what_the_orm_builds(org_a: OrgData) -> None:
+    with scopes_disabled():
+        expected = CampaignMeter.objects.select_related("campaign", "register").get(
+            pk=org_a.campaign_meter.pk
+        )
+    [line] = LINE.fetch(
+        CampaignMeter,
+        f"FROM {table(CampaignMeter, 'cm')} JOIN {table(Campaign, 'c')} ON c.id = cm.campaign_id "
+        f"JOIN {table(Register, 'r')} ON r.id = cm.register_id WHERE cm.id = %s",
+        [org_a.campaign_meter.pk],
+    )
+    assert fields_of(line) == fields_of(expected)
+    assert fields_of(line.campaign) == fields_of(expected.campaign)
+    assert fields_of(line.register) == fields_of(expected.register)
+    for built in (line, line.campaign, line.register):
+        assert (built._state.adding, built._state.db) == (False, "default")
+        assert built.get_deferred_fields() == set()
+
+
+def test_init_signal_listeners_are_honoured(org_a: OrgData) -> None:
+    """With a ``post_init`` listener for a model its instances go through ``__init__``."""
+    seen: list[object] = []
+
+    def listener(sender: type[Register], instance: Register, **kwargs: object) -> None:
+        seen.append(instance)
+
+    post_init.connect(listener, sender=Register)
+    try:
+        [line] = LINE.fetch(
+            CampaignMeter,
+            f"FROM {table(CampaignMeter, 'cm')} JOIN {table(Campaign, 'c')} "
+            f"ON c.id = cm.campaign_id JOIN {table(Register, 'r')} ON r.id = cm.register_id "
+            "WHERE cm.id = %s",
+            [org_a.campaign_meter.pk],
+        )
+    finally:
+        post_init.disconnect(listener, sender=Register)
+    assert seen == [line.register]
+    assert line.register._state.adding is False
 
 
 def test_deferred_fields_load_on_access(org_a: OrgData) -> None:
