@@ -104,6 +104,8 @@ class MeterReadingForm(forms.Form):
                     }
                 ),
             )
+            if not self.is_bound:
+                continue  # the reasons are read only from a submitted form
             self.fields[reason_field(line)] = forms.ChoiceField(
                 label=_("Der Wert stimmt, weil"),
                 required=False,
