@@ -141,9 +141,11 @@ def flow(
     seconds: int = SECONDS,
     skip: int = 0,
     latencies: Path | None = None,
+    value_offset: int = 0,
 ) -> dict[str, Any]:
-    """One wrk run of the submit flow; each thread starts at its ``skip``-th token, and
-    every request's latency is appended to ``latencies``."""
+    """One wrk run of the submit flow; each thread starts at its ``skip``-th token, adds
+    ``value_offset`` to each value (rounds differ), and appends every request's latency
+    to ``latencies``."""
     text = wrk(
         [
             f"-t{CONNECTIONS}",
@@ -158,6 +160,7 @@ def flow(
             reading_date,
             str(skip),
             str(latencies or ""),
+            str(value_offset),
         ]
     )
     line = next(line for line in text.splitlines() if line.startswith("BENCH_JSON "))
@@ -207,6 +210,7 @@ def measure(label: str, database_url: str, work: Path) -> None:
                         seconds=max(1, SECONDS // ROUNDS),
                         skip=index * per_thread // ROUNDS,
                         latencies=latencies,
+                        value_offset=index,
                     ),
                 )
             )

@@ -1,14 +1,17 @@
 -- wrk script for the portal load benchmark (issue 5): the citizen's submit flow.
 --
 --   wrk -tN -cN -d30s -s portal_flow.lua https://127.0.0.1:PORT -- TOKENS_FILE N READING_DATE \
---       [SKIP [LATENCY_FILE]]
+--       [SKIP [LATENCY_FILE [ROUND]]]
 --
 -- One connection per wrk thread (-t equals -c): wrk's response() does not say which
 -- connection answered, so per-connection state lives in the thread's own Lua state.
 -- Thread i takes the tokens i, i+N, i+2N, … of TOKENS_FILE (lines "token meter register
 -- value"); after the last one it starts over with value+1 (a correction, a new version).
 -- SKIP: each thread starts at its SKIP-th token (a later round of the same run takes
--- tokens no earlier round used). LATENCY_FILE: every request's and flow's latency is
+-- tokens no earlier round used). ROUND is added to every value: a thread that gets
+-- through more than its share of a round reaches tokens of the next round's share, and
+-- with a value of its own each submission stays a new version (an unchanged value would
+-- store nothing and the reading count would not match). LATENCY_FILE: every request's and flow's latency is
 -- appended, one "step milliseconds" line each (step: link, form, post, flow), so that
 -- rounds can be pooled.
 --
@@ -67,6 +70,7 @@ function init(args)
   end
   origin = "https://" .. wrk.host .. ":" .. wrk.port
   position = tonumber(args[4] or "0") % math.max(#entries, 1)
+  round = tonumber(args[6] or "0")
 end
 
 local function next_entry()
