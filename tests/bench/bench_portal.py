@@ -230,8 +230,8 @@ def _percentile(values: list[float], share: float) -> float:
 def pooled(
     rounds: list[tuple[dict[str, float], dict[str, Any]]], latencies: Path
 ) -> dict[str, Any]:
-    """The rounds as one measurement: trivial rate and flow counts summed over the rounds,
-    latency percentiles over every request of every round."""
+    """The rounds as one measurement: the trivial view's mean rate, the flow's counts
+    summed over the rounds, latency percentiles over every request of every round."""
     by_step: dict[str, list[float]] = {"link": [], "form": [], "post": [], "flow": []}
     for line in latencies.read_text().splitlines():
         step, value = line.split()
@@ -290,7 +290,11 @@ def report(
     in_flight = int(ours["posts_sent"] - ours["posts_answered"])
     readings = int(stored["readings"])
     socket_errors = sum(int(v) for v in ours["socket_errors"].values())
-    errors = int(ours["failed"]) + socket_errors + int(base["errors"])
+    errors = (
+        int(ours["failed"])
+        + socket_errors
+        + int(base["errors"] + before["errors"] + after["errors"])
+    )
     lost = readings < completed or readings > completed + in_flight
     steps = ours["steps"]
     rest = ours["p99_ms"] <= TARGET_P99_MS and errors == 0 and not lost

@@ -2,7 +2,7 @@
 each combination of the given values, then reused.
 
 For the parts of a page that are the same on every request, such as the footer's links,
-the brand or a meter page's heading: their ``{% url %}`` and ``{% translate %}`` tags
+the brand or the meter page's back and help links: their ``{% url %}`` and ``{% translate %}`` tags
 cost about 120,000 and 80,000 instructions each, a cached fragment about 5,000.
 
 The key holds the name, the values (resolved in the context), the active language, the

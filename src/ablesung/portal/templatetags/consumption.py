@@ -4,8 +4,9 @@ the same numbers as a table.
 
 Built in Python rather than as a template: with the same markup in the template, the
 meter page (one year of history) took 8.5 million instructions to render, with the
-tag 6.5 million (counted with callgrind). The numbers are formatted by Django's ``floatformat`` filter, the
-texts translated like ``{% translate %}`` would, everything else escaped.
+tag 6.5 million (counted with callgrind). The numbers are formatted by Django's
+``floatformat`` filter, the texts translated like ``{% translate %}`` would, everything
+else escaped.
 """
 
 from html import escape
