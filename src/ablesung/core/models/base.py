@@ -18,17 +18,15 @@ class TenantModel(models.Model):
     """A row that belongs to one organisation; queries need an organisation scope."""
 
     # No index of its own: tenant queries always combine the organisation with a more
-    # selective column, and the unique constraints start with it where it matters.
-    # No database constraint either: the services set it from the organisation scope,
-    # and on PostgreSQL the deferred check of every imported row doubled the commit
-    # time of a 100,000-row import. Deleting an organisation still cascades (Django).
+    # selective column, and the unique constraints start with it where it matters. The
+    # database constraint is the second line of tenant isolation beside the scoped
+    # managers: no row can name an organisation that does not exist.
     organisation = models.ForeignKey(
         "core.Organisation",
         on_delete=models.CASCADE,
         related_name="+",
         editable=False,
         db_index=False,
-        db_constraint=False,
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
