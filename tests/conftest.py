@@ -80,11 +80,14 @@ def make_org_data(slug: str, name: str) -> OrgData:
             previous_date=datetime.date(2026, 1, 16),
             previous_year_consumption=Decimal(28),
             row_number=2,
+            last_version=1,  # the reading below
         )
         reading = Reading.objects.create(
             organisation=org,
             campaign=campaign,
             register=register,
+            version=1,
+            is_effective=True,
             value=Decimal(76440),
             reading_date=datetime.date(2026, 12, 30),
             source=ReadingSource.ONLINE,

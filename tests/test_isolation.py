@@ -294,6 +294,8 @@ def add_trashed_records(data: OrgData) -> dict[str, int]:
             organisation=org,
             campaign=data.campaign,
             register=register,
+            version=1,
+            is_effective=True,
             value=Decimal(12),
             reading_date=datetime.date(2026, 12, 30),
             source=ReadingSource.PHONE,

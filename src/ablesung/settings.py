@@ -128,16 +128,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA cache_size=-32000; PRAGMA temp_store=MEMORY;"
         ),
     }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Parameters are bound on the server: psycopg sends them apart from the SQL instead
-    # of quoting them into it in Python, and prepares a statement once it ran 5 times on
-    # a connection, so the database plans it once per connection. A statement then takes
-    # at most 65,535 parameters (Django batches its bulk operations by that; long id
-    # lists of our own go in batches, see ablesung.lib.batches). Behind PgBouncer in
-    # transaction mode set prepare_threshold to None.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        server_side_binding=True, prepare_threshold=5
-    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache (rate limits, shared between processes) ---------------------------
@@ -182,7 +172,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-SESSION_ENGINE = "ablesung.core.session_store"
 SESSION_COOKIE_AGE = 10 * 60 * 60  # absolute limit for staff sessions
 SESSION_IDLE_TIMEOUT = 30 * 60
 SESSION_COOKIE_SECURE = True

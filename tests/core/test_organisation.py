@@ -16,6 +16,7 @@ from ablesung.core.models import (
     Meter,
     Organisation,
     Property,
+    Reading,
     Role,
 )
 from ablesung.core.services.access import resolve_token
@@ -99,3 +100,22 @@ def test_demo_loads_the_sample_once() -> None:
         assert grant.campaign == campaign
         company = Property.objects.get(object_number="3-00010-000")
         assert company.owner_last_name == "Bäckerei Ähm; Inh. Weiß"
+        # reading versions through the real services: a correction, a release, the trash
+        versions = list(
+            Reading.with_trashed.order_by("register_id", "version").values_list(
+                "register_id", "version", "source", "state", "is_effective", "deleted_at"
+            )
+        )
+        assert len({register for register, *_ in versions}) == 3
+        assert grant.property_id not in set(
+            Reading.with_trashed.values_list("register__meter__property_id", flat=True)
+        )
+        online = [row for row in versions if row[2] == "online"]
+        assert [(row[1], row[4]) for row in online] == [(1, False), (2, True)]
+        [released] = [row for row in versions if row[2] == "phone"]
+        assert (released[3], released[4]) == ("released", True)
+        letters = [row for row in versions if row[2] == "letter"]
+        assert [(row[1], row[4], row[5] is not None) for row in letters] == [
+            (1, True, False),
+            (2, False, True),
+        ]

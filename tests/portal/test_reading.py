@@ -4,7 +4,6 @@ import datetime
 import io
 import re
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
@@ -37,11 +36,11 @@ def _clock(portal_clock: None) -> None:
 
 def readings(data: OrgData) -> list[Reading]:
     with scopes_disabled():
-        return list(Reading.objects.filter(register=data.register).order_by("created_at", "id"))
+        return list(Reading.objects.filter(register=data.register).order_by("version"))
 
 
 def effective(data: OrgData) -> list[Reading]:
-    return [reading for reading in readings(data) if reading.superseded_by_id is None]
+    return [reading for reading in readings(data) if reading.is_effective]
 
 
 def test_overview_lists_the_meter_with_its_previous_reading(
@@ -128,7 +127,8 @@ def test_correction_keeps_the_history_and_one_effective_value(
     assert post_value(citizen, org_a, "76440").status_code == 302
     assert post_value(citizen, org_a, "76442").status_code == 302
     first, second = readings(org_a)
-    assert first.superseded_by_id == second.pk
+    assert second.version == first.version + 1
+    assert (first.is_effective, second.is_effective) == (False, True)
     assert [reading.value for reading in effective(org_a)] == [Decimal(76442)]
     with scopes_disabled():
         assert AuditEntry.objects.filter(action="reading.corrected", object_id=second.pk).exists()
@@ -326,8 +326,7 @@ def test_history_shows_previous_years_as_chart_and_table(citizen: Client, org_a:
 
 
 def test_changed_branding_shows_on_the_next_page(citizen: Client, org_a: OrgData) -> None:
-    """The footer and brand are memoised per organisation's values ({% memo %}): a change
-    of the legal links or the logo shows at once."""
+    """A change of the legal links or the logo shows on the next page."""
     first = citizen.get(form_url(org_a)).text
     assert 'href="https://neu.example/impressum"' not in first
     assert 'class="portal-logo"' not in first
@@ -371,54 +370,3 @@ def test_accessibility_statement_names_the_organisations_contact_in_a_session(
     anonymous = Client().get("/barrierefreiheit/")
     assert "barrierefrei@stadt-a.example" not in anonymous.text
     assert "Sind Ihnen Barrieren aufgefallen?" in anonymous.text
-
-
-def test_a_meter_with_two_registers_stores_both_or_neither(
-    citizen: Client, org_a: OrgData, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """HT and NT are one submission: a refusal of the second (e.g. released meanwhile)
-    takes the first back too."""
-    from ablesung.core.services.readings import ReadingRefused, record_locked
-    from ablesung.portal import reading_views
-
-    with scopes_disabled():
-        Register.objects.filter(pk=org_a.register.pk).update(code="HT")
-        low = Register.objects.create(organisation=org_a.organisation, meter=org_a.meter, code="NT")
-        CampaignMeter.objects.create(
-            organisation=org_a.organisation,
-            campaign=org_a.campaign,
-            register=low,
-            previous_value=Decimal(100),
-            previous_date=datetime.date(2026, 1, 16),
-        )
-    fields = {
-        f"value_{org_a.register.pk}": "76440",
-        f"value_{low.pk}": "120",
-        "reading_date": "2026-12-30",
-    }
-    record = record_locked
-    calls: list[int] = []
-
-    def refuse_the_second(*args: object, **kwargs: object) -> object:
-        calls.append(1)
-        if len(calls) == 2:
-            raise ReadingRefused("Dieser Zählerstand wurde bereits freigegeben.")
-        return record(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(reading_views, "record_locked", refuse_the_second)
-    photos = Path(default_storage.path("photos"))
-    photos_before = sorted(photos.rglob("*.jpg")) if photos.exists() else []
-    upload = io.BytesIO(jpeg_with_gps())
-    upload.name = "zaehler.jpg"
-    response = citizen.post(form_url(org_a), {**fields, "photo": upload})
-    assert response.status_code == 400
-    assert "bereits freigegeben" in response.text
-    assert len(calls) == 2
-    with scopes_disabled():
-        assert not Reading.objects.filter(register__in=[org_a.register, low]).exists()
-    # the first register's photo file went with its rolled-back reading
-    assert (sorted(photos.rglob("*.jpg")) if photos.exists() else []) == photos_before
-    monkeypatch.setattr(reading_views, "record_locked", record)
-    assert citizen.post(form_url(org_a), fields).status_code == 302
-    with scopes_disabled():
-        assert Reading.objects.filter(register__in=[org_a.register, low]).count() == 2

@@ -1,18 +1,15 @@
 """The outbox in the operator's admin: given-up mails are the visible alert."""
 
-from functools import partial
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from ablesung.lib.batches import batches
 from ablesung.mail.models import OutboxMail
+from ablesung.mail.services import do_retry_given_up_mails
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -70,21 +67,7 @@ class OutboxMailAdmin(admin.ModelAdmin[OutboxMail]):
 
     @admin.action(description=_("Aufgegebene E-Mails erneut versuchen"))
     def retry_given_up(self, request: HttpRequest, queryset: QuerySet[OutboxMail]) -> None:
-        from ablesung.mail.tasks import send_outbox_mail
-
-        with transaction.atomic():
-            ids = list(
-                queryset.filter(failed_at__isnull=False, sent_at__isnull=True).values_list(
-                    "pk", flat=True
-                )
-            )
-            # one more attempt each (the 48 h deadline has passed: a failure gives up again)
-            for batch in batches(ids):
-                OutboxMail.objects.filter(pk__in=batch).update(
-                    failed_at=None, attempts=0, next_attempt_at=timezone.now()
-                )
-            for mail_id in ids:
-                transaction.on_commit(partial(send_outbox_mail.enqueue, mail_id))
+        ids = do_retry_given_up_mails(queryset)
         self.message_user(
             request,
             ngettext(

@@ -22,6 +22,7 @@ task behind, and an SMTP outage only delays the mail.
 import contextlib
 import datetime
 import logging
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -137,3 +138,17 @@ def due_mails(now: datetime.datetime | None = None) -> "QuerySet[OutboxMail]":
         failed_at__isnull=True,
         next_attempt_at__lte=now or timezone.now(),
     ).order_by("next_attempt_at", "pk")
+
+
+def do_retry_given_up_mails(mails: "QuerySet[OutboxMail]") -> list[int]:
+    """One more attempt for each given-up mail among ``mails`` (the 48 h deadline has
+    passed: a failure gives up again at once); returns their ids. Sent mails stay sent."""
+    from ablesung.mail.tasks import send_outbox_mail
+
+    with transaction.atomic(durable=True):
+        given_up = mails.filter(failed_at__isnull=False, sent_at__isnull=True)
+        ids = list(given_up.select_for_update().values_list("pk", flat=True))
+        given_up.update(failed_at=None, attempts=0, next_attempt_at=timezone.now())
+        for mail_id in ids:
+            transaction.on_commit(partial(send_outbox_mail.enqueue, mail_id))
+    return ids

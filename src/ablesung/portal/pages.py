@@ -2,10 +2,10 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache, wraps
+from functools import wraps
 from typing import Any
 
-from django.db import connection
+from django.db.models import QuerySet
 from django.forms import BoundField
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -15,25 +15,21 @@ from django.views.decorators.cache import never_cache
 from ablesung import plausibility as engine
 from ablesung.core.language import engine_language
 from ablesung.core.models import (
-    Campaign,
     CampaignMeter,
     ConfirmationReason,
     Meter,
     Reading,
-    Register,
     ReviewState,
 )
 from ablesung.core.scoping import organisation_scope
-from ablesung.core.services.access import PortalAccess
+from ablesung.core.services.access import PortalAccess, property_registers
 from ablesung.core.services.actor import Actor
-from ablesung.core.services.history import HistoryPoint
+from ablesung.core.services.history import HistoryPoint, register_lines
 from ablesung.core.services.readings import (
     citizen_may_change,
-    effective_reading_id_sql,
     effective_readings,
     unit_for,
 )
-from ablesung.lib.model_rows import Part, RowShape, table
 from ablesung.lib.net import client_ip
 from ablesung.portal.access_views import window_page
 from ablesung.portal.forms import reason_field, reason_text_field, value_field
@@ -102,97 +98,35 @@ class LineView:
         return [(str(value), str(label)) for value, label in ConfirmationReason.choices]
 
 
-# The lines are read on every portal page, so their SQL is written out once (see
-# ablesung.lib.model_rows); a test compares it with the ORM query it stands for.
-_LINE = RowShape(
-    Part(CampaignMeter, "cm", defer=("raw_row",)),
-    Part(Register, "r", parent="cm", via="register"),
-    Part(Meter, "m", parent="r", via="meter"),
-)
-
-
-def _live_registers(one_meter: bool) -> str:
-    """``IN (…)`` of the property's registers on live meters (and of one meter)."""
-    r2, m2 = table(Register, "r2"), table(Meter, "m2")
-    return (
-        f"IN (SELECT r2.id FROM {r2} JOIN {m2} ON m2.id = r2.meter_id "  # noqa: S608
-        "WHERE r2.organisation_id = %s AND m2.property_id = %s AND m2.deleted_at IS NULL"
-        f"{' AND r2.meter_id = %s' if one_meter else ''})"
-    )
-
-
-@cache
-def _lines_sql(one_meter: bool, lock: bool = False) -> str:
-    """The lines' ``FROM … ORDER BY``; the property's live registers come from a subquery,
-    so that the lookup goes through the (campaign, register) index (joining from the
-    campaign side scans the campaign). ``lock``: PostgreSQL locks the campaign-meter rows
-    only (as the readings service does for one line); SQLite's write transaction is the
-    lock."""
-    cm, r, m = table(CampaignMeter, "cm"), table(Register, "r"), table(Meter, "m")
-    # only table names from the models and constants; values go in as parameters
-    return (
-        f"FROM {cm} JOIN {r} ON r.id = cm.register_id JOIN {m} ON m.id = r.meter_id "
-        "WHERE cm.organisation_id = %s AND cm.campaign_id = %s "
-        f"AND cm.register_id {_live_registers(one_meter)} ORDER BY m.number, r.code"
-        f"{' FOR UPDATE OF cm' if lock and connection.features.has_select_for_update_of else ''}"
-    )
-
-
-def property_lines(
-    access: PortalAccess, meter_id: int | None = None, *, lock: bool = False
-) -> list[CampaignMeter]:
-    """The property's registers in this campaign, with meter, campaign and organisation set.
-
-    ``lock``: locked until the caller's transaction ends, in the order of the lines (so two
-    writers of one meter cannot deadlock); read the effective readings after this, under
-    the lock, and store with ``readings.record_locked``."""
-    org = access.organisation.pk
-    params: list[object] = [org, access.campaign.pk, org, access.property.pk]
+def property_lines_query(
+    access: PortalAccess, meter_id: int | None = None
+) -> "QuerySet[CampaignMeter]":
+    """The campaign-meter rows of the property's live meters (or of one of them) in this
+    campaign: what a citizen may see and write. The property's registers come from a
+    subquery, so that the lookup goes through the (campaign, register) index."""
+    registers = property_registers(access.property)
     if meter_id is not None:
-        params.append(meter_id)
-    if lock and not connection.in_atomic_block:
-        raise RuntimeError("locked lines need a transaction")
-    lines = _LINE.fetch(CampaignMeter, _lines_sql(meter_id is not None, lock), params)
+        registers = registers.filter(meter_id=meter_id)
+    return CampaignMeter.objects.filter(campaign=access.campaign, register__in=registers)
+
+
+def property_lines(access: PortalAccess, meter_id: int | None = None) -> list[CampaignMeter]:
+    """The property's registers in this campaign, with meter, campaign and organisation set,
+    ordered by meter number and register."""
+    lines = list(
+        property_lines_query(access, meter_id)
+        .select_related("register__meter")
+        .defer("raw_row")
+        .order_by("register__meter__number", "register__code")
+    )
     for line in lines:
         line.campaign = access.campaign  # already loaded with its organisation
     return lines
 
 
-_EFFECTIVE = "effective_reading"  # attribute of a meter page's line: its effective reading
-_LINE_IN_CAMPAIGN = RowShape(
-    Part(CampaignMeter, "cm", defer=("raw_row",)),
-    Part(Campaign, "c", parent="cm", via="campaign"),
-    Part(Register, "r", parent="cm", via="register"),
-    Part(Meter, "m", parent="r", via="meter"),
-    Part(Reading, "rd", parent="cm", attribute=_EFFECTIVE),
-)
-
-
-@cache
-def _meter_lines_sql() -> str:
-    """A meter's lines in every live campaign up to a key date: this campaign's lines with
-    their effective readings (as ``readings.effective_readings``: not superseded, not in the
-    trash, the newest) and their history (``history.consumption_history``), in one query."""
-    cm, c, r, m = (
-        table(CampaignMeter, "cm"),
-        table(Campaign, "c"),
-        table(Register, "r"),
-        table(Meter, "m"),
-    )
-    # only table names from the models; values go in as parameters
-    return (
-        f"FROM {cm} JOIN {c} ON c.id = cm.campaign_id JOIN {r} ON r.id = cm.register_id "
-        f"JOIN {m} ON m.id = r.meter_id LEFT JOIN {table(Reading, 'rd')} "
-        f"ON cm.campaign_id = %s AND rd.id = {effective_reading_id_sql('cm')} "
-        "WHERE cm.organisation_id = %s AND c.deleted_at IS NULL AND c.key_date <= %s "
-        f"AND cm.register_id {_live_registers(one_meter=True)} "
-        "ORDER BY m.number, r.code, c.key_date, cm.campaign_id"
-    )
-
-
 @dataclass
 class MeterLines:
-    """What the meter page shows, read in one query (see :func:`meter_lines`)."""
+    """What the meter page shows (see :func:`meter_lines`)."""
 
     lines: list[CampaignMeter]  # as property_lines(access, meter_id)
     effective: dict[int, Reading]  # as readings.effective_readings(lines)
@@ -200,31 +134,13 @@ class MeterLines:
 
 
 def meter_lines(access: PortalAccess, meter_id: int) -> MeterLines:
-    """``property_lines(access, meter_id)``, their effective readings and their history,
-    read together: the meter page shows all three."""
-    org, campaign = access.organisation.pk, access.campaign
-    rows = _LINE_IN_CAMPAIGN.fetch(
-        CampaignMeter,
-        _meter_lines_sql(),
-        [
-            campaign.pk,
-            org,
-            connection.ops.adapt_datefield_value(campaign.key_date),
-            org,
-            access.property.pk,
-            meter_id,
-        ],
-    )
-    found = MeterLines([], {}, {})
-    for row in rows:
-        if row.campaign_id == campaign.pk:
-            row.campaign = campaign  # already loaded with its organisation
-            found.lines.append(row)
-            effective = getattr(row, _EFFECTIVE)
-            if effective is not None:
-                found.effective[row.register_id] = effective
-        found.history.setdefault(row.register_id, []).append(row)
-    return found
+    """``property_lines(access, meter_id)``, their effective readings and their history:
+    the meter page shows all three."""
+    lines = property_lines(access, meter_id)
+    history: dict[int, list[CampaignMeter]] = {line.register_id: [] for line in lines}
+    for other in register_lines(list(history), access.campaign.key_date):
+        history[other.register_id].append(other)
+    return MeterLines(lines, effective_readings(lines), history)
 
 
 def line_views(

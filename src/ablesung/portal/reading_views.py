@@ -2,8 +2,6 @@
 and switching between one person's properties."""
 
 from django.contrib import messages
-from django.core.files.storage import default_storage
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -17,10 +15,9 @@ from ablesung.core.services.access import PortalAccess, same_person_properties
 from ablesung.core.services.history import consumption_history
 from ablesung.core.services.readings import (
     ReadingRefused,
-    Recorded,
     Submission,
     check_value,
-    record_locked,
+    do_record_readings,
 )
 from ablesung.lib.photos import PhotoRejected, sanitise_photo
 from ablesung.portal.forms import CONFIRMATION_EMAIL_KEY, MAX_PHOTO_BYTES, MeterReadingForm
@@ -33,6 +30,7 @@ from ablesung.portal.pages import (
     page_context,
     portal_page,
     property_lines,
+    property_lines_query,
 )
 from ablesung.portal.session import switch_property
 
@@ -109,56 +107,44 @@ def meter_form(request: HttpRequest, meter_id: int) -> HttpResponse:
 def _submit(request: HttpRequest, access: PortalAccess, meter_id: int) -> HttpResponse:
     """Checks the posted values and stores them, all registers or none.
 
-    The meter's lines are locked first and their readings read under the lock, in the
-    transaction that stores: what the citizen changes is what the check saw, and no
-    second read is needed (see ``readings.record_locked``).
+    The form is built for the registers that may change as the page read them; the
+    service then locks the meter's lines, reads their readings again under the lock and
+    stores (or refuses, e.g. when a clerk released a value in between).
     """
     photo, photo_problem = _photo(request)
+    lines = property_lines(access, meter_id)
+    if not lines:
+        raise Http404
+    views = line_views(lines)
+    changeable = [view for view in views if view.may_change]
     problems: list[str] = []
-    stored: list[tuple[LineView, Recorded]] = []
-    try:
-        with transaction.atomic():
-            lines = property_lines(access, meter_id, lock=True)
-            if not lines:
-                raise Http404
-            views = line_views(lines)
-            changeable = [view for view in views if view.may_change]
-            if not changeable:  # nothing may change any more: the page says why
-                form = MeterReadingForm([])
-                status = 200
-            else:
-                form = MeterReadingForm(
-                    [view.line for view in changeable], request.POST, request.FILES
-                )
-                status = _check(form, changeable, photo_problem)
-                if status == 0:
-                    actor = citizen_actor(request)
-                    for view in changeable:
-                        recorded = record_locked(
-                            view.line,
-                            view.effective,
-                            _submission(form, view),
-                            source=ReadingSource.ONLINE,
-                            actor=actor,
-                            photo=photo,
-                        )
-                        stored.append((view, recorded))
-    except ReadingRefused as refused:  # nothing was stored: the rows are rolled back
-        for _view, recorded in stored:  # and the photo files of the registers before
-            if recorded.created and recorded.reading.photo:
-                default_storage.delete(str(recorded.reading.photo.name))
-        problems, status, stored = refused.messages, 400, []
-    if stored:
-        for view, recorded in stored:
-            view.effective = recorded.reading
-        if form.cleaned_data.get("email"):  # offered again on the summary page
-            request.session[CONFIRMATION_EMAIL_KEY] = form.cleaned_data["email"]
-        messages.success(
-            request,
-            _("Gespeichert: Zählerstand für Zähler %(number)s.")
-            % {"number": lines[0].register.meter.number},
-        )
-        return HttpResponseRedirect(reverse("portal:home"))
+    if not changeable:  # nothing may change any more: the page says why
+        form = MeterReadingForm([])
+        status = 200
+    else:
+        form = MeterReadingForm([view.line for view in changeable], request.POST, request.FILES)
+        status = _check(form, changeable, photo_problem)
+    if status == 0:
+        try:
+            do_record_readings(
+                property_lines_query(access, meter_id),
+                {view.line.register_id: _submission(form, view) for view in changeable},
+                organisation=access.organisation,
+                source=ReadingSource.ONLINE,
+                actor=citizen_actor(request),
+                photo=photo,
+            )
+        except ReadingRefused as refused:  # nothing was stored
+            problems, status = refused.messages, 400
+        else:
+            if form.cleaned_data.get("email"):  # offered again on the summary page
+                request.session[CONFIRMATION_EMAIL_KEY] = form.cleaned_data["email"]
+            messages.success(
+                request,
+                _("Gespeichert: Zählerstand für Zähler %(number)s.")
+                % {"number": lines[0].register.meter.number},
+            )
+            return HttpResponseRedirect(reverse("portal:home"))
     for view in views:  # read only when the page is shown again
         view.history = consumption_history(view.line, view.effective)
     return _form_page(request, form, views, changeable, problems, status)

@@ -29,6 +29,9 @@ class CampaignMeter(TenantModel):
     previous_year_consumption = models.DecimalField(
         _("Vorjahresverbrauch"), max_digits=16, decimal_places=4, null=True, blank=True
     )
+    #: the number of the register's newest reading version in this campaign; a version
+    #: number is never given twice, not even after its version was purged
+    last_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     row_number = models.PositiveIntegerField(_("Zeile"), null=True, blank=True)
     raw_row = models.JSONField(_("Importzeile"), default=list, blank=True)
 

@@ -40,15 +40,26 @@ class ConfirmationReason(models.TextChoices):
 
 
 class Reading(TrashableModel):
-    """A value of a register at a date. Corrections supersede; nothing is overwritten."""
+    """A value of a register at a date, as one version of the register's reading in a
+    campaign. Nothing is overwritten: a correction is a new version.
+
+    The versions of a (campaign, register) are numbered 1, 2, 3 … in the order they were
+    recorded. The *effective* version is the newest one that is not in the trash; it alone
+    carries ``is_effective``, and the database holds at most one such row per campaign and
+    register (a partial unique index) and never a trashed one (a check constraint). The
+    services keep the flag on the newest live version after every record, trash, restore
+    and purge (see :mod:`ablesung.core.services.readings`).
+    """
 
     campaign = models.ForeignKey(
         "core.Campaign",
         on_delete=models.CASCADE,
         related_name="readings",
-        db_index=False,  # covered by reading_campaign_register
+        db_index=False,  # covered by reading_version_unique
     )
     register = models.ForeignKey("core.Register", on_delete=models.CASCADE, related_name="readings")
+    version = models.PositiveIntegerField(_("Version"), editable=False)
+    is_effective = models.BooleanField(_("gültig"), default=False, editable=False)
     value = models.DecimalField(_("Zählerstand"), max_digits=16, decimal_places=4)
     reading_date = models.DateField(_("Ablesedatum"))
     source = models.CharField(_("Quelle"), max_length=10, choices=ReadingSource.choices)
@@ -57,6 +68,8 @@ class Reading(TrashableModel):
         _("Bestätigt wegen"), max_length=20, choices=ConfirmationReason.choices, blank=True
     )
     confirmation_reason = models.CharField(_("Begründung"), max_length=500, blank=True)
+    #: the clerk's note: why a released value was replaced, why an implausible one was released
+    note = models.TextField(_("Vermerk"), max_length=500, blank=True)
     photo = models.FileField(_("Foto"), upload_to="photos/%Y/%m/", blank=True)
     outcome = models.CharField(
         _("Plausibilität"), max_length=12, choices=Outcome.choices, default=Outcome.OK
@@ -68,9 +81,7 @@ class Reading(TrashableModel):
         choices=ReviewState.choices,
         default=ReviewState.SUBMITTED,
     )
-    superseded_by = models.OneToOneField(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="supersedes"
-    )
+    released_at = models.DateTimeField(_("freigegeben am"), null=True, blank=True, editable=False)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -80,10 +91,20 @@ class Reading(TrashableModel):
     )
 
     class Meta(TrashableModel.Meta):
-        ordering = ["register_id", "created_at", "id"]
-        indexes = [
-            *TrashableModel.Meta.indexes,
-            models.Index(fields=["campaign", "register"], name="reading_campaign_register"),
+        ordering = ["campaign_id", "register_id", "version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "register", "version"], name="reading_version_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "register"],
+                condition=models.Q(is_effective=True),
+                name="reading_one_effective",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_effective=False) | models.Q(deleted_at__isnull=True),
+                name="reading_effective_not_trashed",
+            ),
         ]
         verbose_name = _("Zählerstand")
         verbose_name_plural = _("Zählerstände")
@@ -92,8 +113,8 @@ class Reading(TrashableModel):
         return f"{self.register_id}: {self.value} ({self.reading_date:%d.%m.%Y})"
 
     @property
-    def is_effective(self) -> bool:
-        return self.superseded_by_id is None and self.deleted_at is None
+    def is_released(self) -> bool:
+        return self.state == ReviewState.RELEASED
 
     def personal_fields(self) -> tuple[str, ...]:
-        return ("comment", "confirmation_reason", "photo")
+        return ("comment", "confirmation_reason", "note", "photo")

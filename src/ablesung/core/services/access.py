@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
 
 from django.conf import settings
 from django.db import transaction
@@ -44,7 +43,6 @@ from ablesung.lib.codes import (
     normalise_code,
     sha256_hex,
 )
-from ablesung.lib.model_rows import Part, RowShape, table
 
 #: hashed on misses so that a malformed code takes as long as a wrong one
 _DUMMY_CODE = "0" * 11
@@ -78,7 +76,7 @@ def do_issue_access(
     Revokes all earlier grants of the campaign: after re-issuing, the old letters
     no longer open the portal.
     """
-    with transaction.atomic(), organisation_scope(organisation):
+    with transaction.atomic(durable=True), organisation_scope(organisation):
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         property_ids = (
             CampaignMeter.objects.filter(
@@ -119,35 +117,19 @@ def do_issue_access(
     ]
 
 
-# A grant with its campaign, property and organisation: on every portal request, so the
-# SQL is written out once (see ablesung.lib.model_rows); the campaign carries the
-# organisation too. No scope: the organisation is not known before this lookup.
-_GRANT = RowShape(
-    Part(AccessGrant, "g"),
-    Part(Campaign, "c", parent="g", via="campaign"),
-    Part(Property, "p", parent="g", via="property"),
-    Part(Organisation, "o", parent="g", via="organisation"),
-)
-
-
-@cache
-def _grant_sql(column: str) -> str:
-    grant, campaign = table(AccessGrant, "g"), table(Campaign, "c")
-    prop, org = table(Property, "p"), table(Organisation, "o")
-    return (
-        f"FROM {grant} JOIN {campaign} ON c.id = g.campaign_id "
-        f"JOIN {prop} ON p.id = g.property_id JOIN {org} ON o.id = g.organisation_id "
-        f"WHERE g.{column} = %s"
-    )
-
-
-def _grant_where(column: str, value: object) -> AccessGrant | None:
-    """The grant whose ``column`` (``id``, ``token_hash``) equals ``value``, joined."""
-    found = _GRANT.fetch(AccessGrant, _grant_sql(column), [value])
-    if not found:
-        return None
-    found[0].campaign.organisation = found[0].organisation
-    return found[0]
+def _grant_where(**lookup: object) -> AccessGrant | None:
+    """The grant matching ``lookup`` (its id or token hash), with campaign, property and
+    organisation in one query. Without a scope: the organisation is not known before this
+    lookup; everything after it runs in the grant's organisation scope."""
+    with scopes_disabled():
+        grant: AccessGrant | None = (
+            AccessGrant.objects.select_related("campaign", "property", "organisation")
+            .filter(**lookup)
+            .first()
+        )
+    if grant is not None:
+        grant.campaign.organisation = grant.organisation
+    return grant
 
 
 def _live(grant: AccessGrant | None) -> AccessGrant | None:
@@ -165,7 +147,7 @@ def resolve_token(token: str) -> AccessGrant | None:
     digest = sha256_hex(token)
     if not is_token_shaped(token):
         return None
-    return _live(_grant_where("token_hash", digest))
+    return _live(_grant_where(token_hash=digest))
 
 
 def resolve_code(
@@ -209,7 +191,7 @@ def live_grant(grant_id: object) -> AccessGrant | None:
     """The grant stored in a portal session, if it still opens the portal."""
     if not isinstance(grant_id, int):
         return None
-    return _live(_grant_where("id", grant_id))
+    return _live(_grant_where(pk=grant_id))
 
 
 # --- the portal session's access -----------------------------------------------------------

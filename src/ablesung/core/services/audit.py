@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from ablesung.core.models import AuditEntry, Organisation
 from ablesung.core.services.actor import Actor
-from ablesung.lib.model_rows import insert
 
 #: keys in an entry's ``data`` that may hold personal data; redacted on purge
 PERSONAL_KEYS = frozenset(
@@ -25,19 +24,17 @@ def record(
     obj: models.Model | None = None,
     data: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    # one INSERT written once (ablesung.lib.model_rows): every write records an entry
-    return insert(
-        AuditEntry(
-            organisation=organisation,
-            actor=actor.user,
-            actor_label=actor.label[:254],
-            action=action,
-            object_type=object_type(obj) if obj is not None else "",
-            object_id=str(obj.pk) if obj is not None else "",
-            data=data or {},
-            client_ip=actor.ip,
-        )
+    entry: AuditEntry = AuditEntry.objects.create(
+        organisation=organisation,
+        actor=actor.user,
+        actor_label=actor.label[:254],
+        action=action,
+        object_type=object_type(obj) if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        data=data or {},
+        client_ip=actor.ip,
     )
+    return entry
 
 
 def object_type(obj: models.Model | type[models.Model]) -> str:

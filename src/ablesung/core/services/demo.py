@@ -1,7 +1,9 @@
 """Demo data for ``make run``: Stadt Musterstadt with its 2026 meter list.
 
 The meter list goes through the real import (the same path a clerk's upload
-takes), so the demo shows what an import produces.
+takes), so the demo shows what an import produces. A few readings go through the
+real services too: a citizen's value and its correction (two versions), a clerk's
+phone reading that is released, and a correction that went to the trash.
 """
 
 import datetime
@@ -12,7 +14,13 @@ from django.conf import settings
 from django.core.files import File
 from django.utils import timezone
 
-from ablesung.core.models import Campaign, CampaignMeter, ImportStatus, Organisation
+from ablesung.core.models import (
+    Campaign,
+    CampaignMeter,
+    ImportStatus,
+    Organisation,
+    ReadingSource,
+)
 from ablesung.core.scoping import organisation_scope
 from ablesung.core.services.access import IssuedAccess, do_issue_access
 from ablesung.core.services.actor import Actor
@@ -22,6 +30,8 @@ from ablesung.core.services.meter_import import (
     import_meter_list_now,
 )
 from ablesung.core.services.organisation import CreatedOrganisation, do_create_organisation
+from ablesung.core.services.readings import Submission, do_record_reading, do_release_reading
+from ablesung.core.services.trash import do_delete_record
 from ablesung.formats import FINANZ_PLUS_STANDARD
 
 DEMO_SLUG = "musterstadt"
@@ -65,6 +75,7 @@ def do_create_demo(sample: Path | None, *, actor: Actor) -> DemoResult:
         return DemoResult(created, batch.campaign, 0, batch.message)
     loaded = batch.counts.get("meters_created", 0)
     access = _open_for_citizens(organisation, batch.campaign, actor=actor)
+    _demo_readings(organisation, batch.campaign, access, actor=actor)
     return DemoResult(created, batch.campaign, loaded, batch.message, access)
 
 
@@ -85,3 +96,47 @@ def _open_for_citizens(
     do_open_campaign(campaign, online_from=today, online_until=until, actor=actor)
     issued = do_issue_access(campaign, organisation=organisation, actor=actor)
     return min(issued, key=lambda access: access.property.object_number, default=None)
+
+
+def _demo_readings(
+    organisation: Organisation,
+    campaign: Campaign,
+    access: IssuedAccess | None,
+    *,
+    actor: Actor,
+) -> None:
+    """Readings for three properties other than the printed link's (its citizen starts
+    with a clean page): a value and its correction, a released phone reading, and a
+    correction in the trash (the value before it is effective again)."""
+    with organisation_scope(organisation):
+        lines = [
+            line
+            for line in CampaignMeter.objects.filter(campaign=campaign, register__code="")
+            .select_related("campaign__organisation", "register__meter__property")
+            .order_by("register__meter__property__object_number", "register__meter__number")
+            if access is None or line.register.meter.property_id != access.property.pk
+        ]
+    chosen: dict[int, CampaignMeter] = {}
+    for line in lines:
+        if line.previous_value is not None and line.previous_year_consumption is not None:
+            chosen.setdefault(line.register.meter.property_id, line)
+    today = timezone.localdate()
+
+    def record(line: CampaignMeter, extra: int, source: str) -> int:
+        assert line.previous_value is not None
+        assert line.previous_year_consumption is not None
+        value = int(line.previous_value + line.previous_year_consumption) + extra
+        submission = Submission(str(value), today, reason="more_people")
+        return do_record_reading(line, submission, source=source, actor=actor).reading.pk
+
+    corrected, released, trashed = (list(chosen.values()) + [None] * 3)[:3]
+    if corrected is not None:
+        record(corrected, 0, ReadingSource.ONLINE)
+        record(corrected, 2, ReadingSource.ONLINE)
+    if released is not None:
+        reading_id = record(released, 1, ReadingSource.PHONE)
+        do_release_reading(reading_id, organisation=organisation, actor=actor, note="Demo")
+    if trashed is not None:
+        record(trashed, 0, ReadingSource.LETTER)
+        wrong = record(trashed, 30, ReadingSource.LETTER)
+        do_delete_record("reading", wrong, organisation=organisation, actor=actor)

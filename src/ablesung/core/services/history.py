@@ -3,34 +3,27 @@
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
 
-from django.db import connection
+from django.db.models import QuerySet
 
-from ablesung.core.models import Campaign, CampaignMeter, Reading
-from ablesung.lib.model_rows import Part, RowShape, table
+from ablesung.core.models import CampaignMeter, Reading
 
 MAX_YEARS = 5
 
-# On every meter page, so the SQL is written out once (see ablesung.lib.model_rows).
-_LINES = RowShape(
-    Part(CampaignMeter, "cm", defer=("raw_row",)), Part(Campaign, "c", parent="cm", via="campaign")
-)
 
-
-@cache
-def _lines_sql() -> str:
-    """The register's lines in live campaigns up to a key date, oldest first."""
-    cm, c = table(CampaignMeter, "cm"), table(Campaign, "c")
+def register_lines(register_ids: list[int], key_date: datetime.date) -> "QuerySet[CampaignMeter]":
+    """The registers' lines in live campaigns up to ``key_date``, oldest first, with their
+    campaigns: where the consumption history comes from."""
     return (
-        f"FROM {cm} JOIN {c} ON c.id = cm.campaign_id WHERE cm.organisation_id = %s "
-        "AND cm.register_id = %s AND c.deleted_at IS NULL AND c.key_date <= %s "
-        "ORDER BY c.key_date, cm.campaign_id"
+        CampaignMeter.objects.filter(
+            register_id__in=register_ids,
+            campaign__deleted_at__isnull=True,
+            campaign__key_date__lte=key_date,
+        )
+        .select_related("campaign")
+        .defer("raw_row")
+        .order_by("campaign__key_date", "campaign_id")
     )
-
-
-def _date(value: datetime.date) -> object:
-    return connection.ops.adapt_datefield_value(value)
 
 
 @dataclass(frozen=True)
@@ -53,11 +46,7 @@ def consumption_history(
     them already (the portal's meter page reads them with its own lines).
     """
     if lines is None:
-        lines = _LINES.fetch(
-            CampaignMeter,
-            _lines_sql(),
-            [line.organisation_id, line.register_id, _date(line.campaign.key_date)],
-        )
+        lines = list(register_lines([line.register_id], line.campaign.key_date))
     by_year: dict[int, HistoryPoint] = {}
     for other in lines:
         if other.previous_year_consumption is not None:

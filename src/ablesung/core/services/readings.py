@@ -1,20 +1,44 @@
-"""Recording readings: check, supersede, never overwrite.
+"""Recording readings: check, add a version, never overwrite.
 
-A new value for a register in a campaign is a new :class:`Reading`; the one it
-replaces points to it through ``superseded_by`` and stays in the history. The
-campaign-meter row is locked for the duration, so that a citizen and a clerk
-writing the same register at the same moment end up as two versions in a row
-with exactly one effective reading (the later one).
+The rule of reading versions
+----------------------------
+Every value recorded for a register in a campaign is a new :class:`Reading` with the
+next version number of that (campaign, register); nothing is ever overwritten, and the
+versions stay visible as the history.
+
+* **Effective** is the newest version that is not in the trash. Exactly that row carries
+  ``is_effective``; the database holds at most one such row per (campaign, register)
+  (partial unique index ``reading_one_effective``) and never a trashed one (check
+  constraint ``reading_effective_not_trashed``).
+* **Record** adds the next version and makes it effective. The campaign-meter row counts
+  the versions (``last_version``), so a number is never given twice, not even after its
+  version was purged.
+* **Trash** of the effective version makes the newest remaining live version (its
+  predecessor) effective again; trash of an older version changes nothing else.
+* **Restore** puts a version back into the history; it is effective again when it is the
+  newest live version (a value recorded while it was in the trash stays effective).
+* **Purge** deletes only trashed versions, which are never effective, so it never changes
+  which version is effective and never brings an older one back.
+* **Released** versions, and every version of an exported campaign, are never trashed or
+  changed. Citizens cannot replace a released value; a clerk replaces it only by recording
+  a new version with a note (why the released value is wrong).
+
+Every write to a register's versions runs under the lock of its campaign-meter row
+(PostgreSQL ``SELECT … FOR UPDATE OF`` that row only; SQLite's ``BEGIN IMMEDIATE`` write
+transaction is one lock), and the effective version is read under that lock. A citizen
+and a clerk writing the same register at the same moment therefore end up as two versions
+in a row with exactly one effective (the later one).
 """
 
 import datetime
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
@@ -26,21 +50,20 @@ from ablesung.core.models import (
     CampaignMeter,
     CampaignStatus,
     ConfirmationReason,
-    Meter,
     Organisation,
     Reading,
     ReadingSource,
-    Register,
     ReviewState,
 )
+from ablesung.core.scoping import organisation_scope
 from ablesung.core.services import audit
 from ablesung.core.services.actor import Actor
 from ablesung.core.services.plausibility_settings import campaign_thresholds, weights_for
-from ablesung.lib.model_rows import Part, RowShape, insert, table, update
 
 UNITS = {"electricity": "kWh", "heat": "kWh"}
 MAX_COMMENT = 500
 MAX_REASON_TEXT = 500
+MAX_NOTE = 500
 
 
 class ReadingRefused(Exception):
@@ -55,11 +78,12 @@ class ReadingRefused(Exception):
 class Submission:
     """What a citizen or clerk typed for one register."""
 
-    value: str
+    value: str | Decimal
     reading_date: datetime.date
     reason: str = ""
     reason_text: str = ""
     comment: str = ""
+    note: str = ""  # a clerk's note; required to replace a released value
 
 
 @dataclass
@@ -106,81 +130,69 @@ def check_value(
     )
 
 
-# Both run on every portal page or inside every reading's write transaction, so their SQL is
-# written out once (see ablesung.lib.model_rows); tests compare them with the ORM queries.
-_READING = RowShape(Part(Reading, "rd"))
-_LOCKED_LINE = RowShape(
-    Part(CampaignMeter, "cm", defer=("raw_row",)),
-    Part(Campaign, "c", parent="cm", via="campaign"),
-    Part(Organisation, "o", parent="c", via="organisation"),
-    Part(Register, "r", parent="cm", via="register"),
-    Part(Meter, "m", parent="r", via="meter"),
-)
+# --- reading and locking ---------------------------------------------------------------------
 
 
-@cache
-def _effective_sql(registers: int) -> str:
-    marks = ", ".join(["%s"] * registers)
-    return (
-        f"FROM {table(Reading, 'rd')} WHERE rd.organisation_id = %s AND rd.deleted_at IS NULL "
-        "AND rd.campaign_id = %s AND rd.superseded_by_id IS NULL "
-        f"AND rd.register_id IN ({marks}) ORDER BY rd.created_at, rd.id"
-    )
-
-
-@cache
-def effective_reading_id_sql(line: str) -> str:
-    """SQL for the id of the effective reading of the campaign-meter row with alias
-    ``line`` (or NULL): the rule of :func:`effective_readings` (not superseded, not in the
-    trash, the newest), as a correlated subquery for a query that reads lines."""
-    return (
-        f"(SELECT rd2.id FROM {table(Reading, 'rd2')} "  # noqa: S608 (alias from the caller's code)
-        f"WHERE rd2.organisation_id = {line}.organisation_id AND rd2.deleted_at IS NULL "
-        f"AND rd2.campaign_id = {line}.campaign_id AND rd2.register_id = {line}.register_id "
-        "AND rd2.superseded_by_id IS NULL ORDER BY rd2.created_at DESC, rd2.id DESC LIMIT 1)"
-    )
-
-
-@cache
-def _locked_line_sql() -> str:
-    """Locks the campaign-meter row only (PostgreSQL ``FOR UPDATE OF``): a lock on the joined
-    campaign and organisation rows would make every write of the organisation wait for the
-    others. SQLite has no row locks; its write transaction (``BEGIN IMMEDIATE``) is the lock."""
-    cm, c, o = table(CampaignMeter, "cm"), table(Campaign, "c"), table(Organisation, "o")
-    r, m = table(Register, "r"), table(Meter, "m")
-    lock = " FOR UPDATE OF cm" if connection.features.has_select_for_update_of else ""
-    return (
-        f"FROM {cm} JOIN {c} ON c.id = cm.campaign_id JOIN {o} ON o.id = c.organisation_id "
-        f"JOIN {r} ON r.id = cm.register_id JOIN {m} ON m.id = r.meter_id "
-        f"WHERE cm.organisation_id = %s AND cm.id = %s{lock}"
-    )
-
-
-def effective_readings(lines: list[CampaignMeter]) -> dict[int, Reading]:
-    """The current reading (not superseded, not in the trash) of each line's register in
-    its campaign, by register id; one query. The lines belong to one campaign."""
+def effective_readings(lines: Iterable[CampaignMeter]) -> dict[int, Reading]:
+    """The effective reading of each line's register in its campaign, by register id (one
+    query). The lines belong to one campaign."""
+    lines = list(lines)
     if not lines:
         return {}
-    registers = [line.register_id for line in lines]
-    readings = _READING.fetch(
-        Reading,
-        _effective_sql(len(registers)),
-        [lines[0].organisation_id, lines[0].campaign_id, *registers],
+    readings = Reading.objects.filter(
+        campaign_id=lines[0].campaign_id,
+        register_id__in=[line.register_id for line in lines],
+        is_effective=True,
     )
-    return {reading.register_id: reading for reading in readings}  # newest wins
+    return {reading.register_id: reading for reading in readings}
 
 
 def effective_reading(line: CampaignMeter) -> Reading | None:
-    """The register's current reading in this campaign (not superseded, not in the trash)."""
+    """The register's effective reading in this campaign, or ``None``."""
     return effective_readings([line]).get(line.register_id)
 
 
-def _lock_line(line: CampaignMeter) -> CampaignMeter:
-    """The campaign-meter row again, locked, with campaign, organisation, register and meter."""
-    found = _LOCKED_LINE.fetch(CampaignMeter, _locked_line_sql(), [line.organisation_id, line.pk])
-    if not found:
-        raise CampaignMeter.DoesNotExist(f"campaign meter {line.pk}")
-    return found[0]
+def locked_lines(lines: "QuerySet[CampaignMeter]") -> list[CampaignMeter]:
+    """The campaign-meter rows of ``lines``, locked until the transaction ends, with
+    campaign, organisation, register and meter, in a fixed order (two writers of one meter
+    cannot deadlock). Only the campaign-meter rows are locked: a lock on the campaign or
+    the organisation would make every write of the organisation wait for the others."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("locked lines need a transaction")
+    return list(
+        lines.select_for_update(of=("self",))
+        .select_related("campaign__organisation", "register__meter")
+        .defer("raw_row")
+        .order_by("pk")
+    )
+
+
+def lock_line_of(reading: Reading) -> None:
+    """Locks the campaign-meter row of the reading's register in its campaign (before a
+    version of that register changes)."""
+    list(
+        CampaignMeter.objects.select_for_update(of=("self",))
+        .filter(campaign_id=reading.campaign_id, register_id=reading.register_id)
+        .values_list("pk", flat=True)
+    )
+
+
+def settle_effective(campaign_id: int, register_id: int) -> Reading | None:
+    """Marks the newest live version of the register as effective and no other; the caller
+    holds the line's lock. Returns the effective version (``None`` when none is live)."""
+    versions = Reading.with_trashed.filter(campaign_id=campaign_id, register_id=register_id)
+    newest = versions.filter(deleted_at__isnull=True).order_by("-version").first()
+    stale = versions.filter(is_effective=True)
+    if newest is not None:
+        stale = stale.exclude(pk=newest.pk)
+    stale.update(is_effective=False)  # first: the unique index allows one at a time
+    if newest is not None and not newest.is_effective:
+        Reading.objects.filter(pk=newest.pk).update(is_effective=True)
+        newest.is_effective = True
+    return newest
+
+
+# --- recording -------------------------------------------------------------------------------
 
 
 def citizen_may_change(line: CampaignMeter, current: Reading | None, today: datetime.date) -> bool:
@@ -191,11 +203,16 @@ def citizen_may_change(line: CampaignMeter, current: Reading | None, today: date
 
 
 def _refusal_for_state(
-    line: CampaignMeter, current: Reading | None, source: str, today: datetime.date
+    line: CampaignMeter,
+    current: Reading | None,
+    submission: Submission,
+    source: str,
+    today: datetime.date,
 ) -> str | None:
     campaign = line.campaign
+    released = current is not None and current.state == ReviewState.RELEASED
     if source == ReadingSource.ONLINE:
-        if current is not None and current.state == ReviewState.RELEASED:
+        if released:
             return _(
                 "Dieser Zählerstand wurde bereits von der Verwaltung freigegeben und kann "
                 "online nicht mehr geändert werden."
@@ -206,6 +223,11 @@ def _refusal_for_state(
     if campaign.status == CampaignStatus.EXPORTED:
         return _(
             "Die Ableseaktion ist bereits exportiert; Zählerstände können nicht mehr erfasst werden."
+        )
+    if released and not submission.note.strip():
+        return _(
+            "Dieser Zählerstand ist freigegeben. Ein neuer Wert ersetzt ihn nur mit einem "
+            "Vermerk, warum der freigegebene Wert nicht stimmt."
         )
     return None
 
@@ -225,12 +247,157 @@ def _validate_submission(submission: Submission, result: engine.CheckResult) -> 
         problems.append(_("Die Bemerkung darf höchstens 500 Zeichen lang sein."))
     if len(submission.reason_text) > MAX_REASON_TEXT:
         problems.append(_("Die Begründung darf höchstens 500 Zeichen lang sein."))
+    if len(submission.note) > MAX_NOTE:
+        problems.append(_("Der Vermerk darf höchstens 500 Zeichen lang sein."))
     return problems
 
 
 def _store_photo(photo: bytes) -> str:
     name = f"photos/{timezone.now():%Y/%m}/{get_random_string(24)}.jpg"
     return default_storage.save(name, ContentFile(photo))
+
+
+def _unchanged(
+    current: Reading | None,
+    submission: Submission,
+    value: Decimal,
+    reason: str,
+    reason_text: str,
+    source: str,
+) -> bool:
+    return (
+        current is not None
+        and current.value == value
+        and current.reading_date == submission.reading_date
+        and current.reason == reason
+        and current.confirmation_reason == reason_text
+        and current.comment == submission.comment.strip()
+        and current.note == submission.note.strip()
+        and current.source == source
+    )
+
+
+def _record(
+    line: CampaignMeter,
+    current: Reading | None,
+    submission: Submission,
+    *,
+    source: str,
+    actor: Actor,
+    photo: bytes | None,
+    today: datetime.date,
+    stored_photos: list[str],
+) -> Recorded:
+    """Checks and stores one register's value under its line's lock. Raises
+    :class:`ReadingRefused` before it writes anything for this register."""
+    refusal = _refusal_for_state(line, current, submission, source, today)
+    if refusal:
+        raise ReadingRefused(refusal)
+    result = check_value(line, submission.value, submission.reading_date, today=today)
+    problems = _validate_submission(submission, result)
+    if problems:
+        raise ReadingRefused(*problems)
+    assert result.value is not None  # not an error, so the value was read
+    reason = submission.reason if result.needs_confirmation else ""
+    reason_text = submission.reason_text.strip() if reason else ""
+    if photo is None and _unchanged(current, submission, result.value, reason, reason_text, source):
+        assert current is not None
+        return Recorded(current, result, created=False)
+    photo_name = ""
+    if photo is not None:
+        photo_name = _store_photo(photo)
+        stored_photos.append(photo_name)
+    organisation = line.campaign.organisation
+    version = line.last_version + 1  # the line is locked: nobody else counts now
+    CampaignMeter.objects.filter(pk=line.pk).update(last_version=version)
+    line.last_version = version
+    if current is not None:
+        Reading.objects.filter(pk=current.pk).update(is_effective=False)
+        current.is_effective = False
+    reading = Reading.objects.create(
+        organisation=organisation,
+        campaign_id=line.campaign_id,
+        register_id=line.register_id,
+        version=version,
+        is_effective=True,
+        value=result.value,
+        reading_date=submission.reading_date,
+        source=source,
+        comment=submission.comment.strip(),
+        reason=reason,
+        confirmation_reason=reason_text,
+        note=submission.note.strip(),
+        photo=photo_name,
+        outcome=result.outcome.key,
+        codes=list(result.codes),
+        actor=actor.user,
+    )
+    audit.record(
+        "reading.corrected" if current is not None else "reading.submitted",
+        actor=actor,
+        organisation=organisation,
+        obj=reading,
+        data={
+            "register": line.register_id,
+            "campaign": line.campaign_id,
+            "version": version,
+            "value": str(reading.value),
+            "date": submission.reading_date.isoformat(),
+            "source": source,
+            "outcome": result.outcome.key,
+            "supersedes": current.pk if current is not None else None,
+            "reason": reason,
+        },
+    )
+    return Recorded(reading, result, created=True, superseded=current)
+
+
+def do_record_readings(
+    lines: "QuerySet[CampaignMeter]",
+    submissions: Mapping[int, Submission],
+    *,
+    organisation: Organisation,
+    source: str,
+    actor: Actor,
+    photo: bytes | None = None,
+    today: datetime.date | None = None,
+) -> list[Recorded]:
+    """Checks and stores the values of several registers of one campaign, all or none.
+
+    ``lines``: the caller's query (built in ``organisation``'s scope) of the campaign-meter
+    rows it may write, e.g. a citizen's meter; ``submissions``: the value per register id, each of which must be one
+    of those lines. The lines are locked, their effective readings read under the lock,
+    every value checked and stored as a new version (an unchanged resubmission stores
+    nothing). Raises :class:`ReadingRefused` and stores nothing when one register is
+    refused; photo files stored for a refused submission are removed again.
+    """
+    today = today or timezone.localdate()
+    stored_photos: list[str] = []
+    try:
+        with transaction.atomic(durable=True), organisation_scope(organisation):
+            locked = {line.register_id: line for line in locked_lines(lines)}
+            missing = [register_id for register_id in submissions if register_id not in locked]
+            if missing or not submissions:
+                raise ReadingRefused(_("Dieser Zähler gehört nicht (mehr) zu Ihrem Zugang."))
+            chosen = [locked[register_id] for register_id in submissions]
+            current = effective_readings(chosen)
+            return [
+                _record(
+                    locked[register_id],
+                    current.get(register_id),
+                    submission,
+                    source=source,
+                    actor=actor,
+                    photo=photo,
+                    today=today,
+                    stored_photos=stored_photos,
+                )
+                for register_id, submission in submissions.items()
+            ]
+    except BaseException:
+        for name in stored_photos:
+            default_storage.delete(name)
+        raise
 
 
 def do_record_reading(
@@ -242,109 +409,98 @@ def do_record_reading(
     photo: bytes | None = None,
     today: datetime.date | None = None,
 ) -> Recorded:
-    """Checks and stores one reading for a register of a campaign.
+    """Checks and stores one reading for a register of a campaign (see
+    :func:`do_record_readings`). Raises :class:`ReadingRefused` when the value has an
+    error, needs a reason that is missing, or the register may no longer be changed by
+    this source."""
+    organisation = line.campaign.organisation
+    with organisation_scope(organisation):
+        lines = CampaignMeter.objects.filter(pk=line.pk)
+    (recorded,) = do_record_readings(
+        lines,
+        {line.register_id: submission},
+        organisation=organisation,
+        source=source,
+        actor=actor,
+        photo=photo,
+        today=today,
+    )
+    return recorded
 
-    Raises :class:`ReadingRefused` when the value has an error, needs a reason that
-    is missing, or the register may no longer be changed by this source. An
-    unchanged resubmission (same value, date, reason and comment, no photo) returns
-    the effective reading without a new version.
-    """
-    with transaction.atomic():
-        locked = _lock_line(line)
-        return record_locked(
-            locked,
-            effective_reading(locked),
-            submission,
-            source=source,
-            actor=actor,
-            photo=photo,
-            today=today,
-        )
+
+# --- release ---------------------------------------------------------------------------------
 
 
-def record_locked(
-    locked: CampaignMeter,
-    current: Reading | None,
-    submission: Submission,
+def do_release_reading(
+    reading_id: int,
     *,
-    source: str,
+    organisation: Organisation,
     actor: Actor,
-    photo: bytes | None = None,
+    note: str = "",
     today: datetime.date | None = None,
-) -> Recorded:
-    """:func:`do_record_reading` for a caller that holds the line's lock in its open
-    transaction and read ``current`` (the effective reading) under it, e.g. the portal,
-    which locks a meter's lines before it reads them (see ``property_lines``). The
-    line's campaign must be set with its organisation. Raises :class:`ReadingRefused`
-    before it writes anything; the caller's transaction then rolls back what it wrote.
+) -> Reading:
+    """Releases the effective reading ``reading_id`` for billing.
+
+    The value is checked again against the line as it is now; an implausible value (or
+    one with an error) is released only with a note. After release citizens can no longer
+    change it, and nobody can trash it. Raises :class:`ReadingRefused`.
     """
-    if not connection.in_atomic_block:
-        raise RuntimeError("record_locked() needs the transaction that holds the line's lock")
-    today = today or timezone.localdate()
-    photo_name = ""
-    try:
-        refusal = _refusal_for_state(locked, current, source, today)
-        if refusal:
-            raise ReadingRefused(refusal)
-        result = check_value(locked, submission.value, submission.reading_date, today=today)
-        problems = _validate_submission(submission, result)
-        if problems:
-            raise ReadingRefused(*problems)
-        assert result.value is not None  # not an error, so the value was read
-        reason = submission.reason if result.needs_confirmation else ""
-        reason_text = submission.reason_text.strip() if reason else ""
-        if (
-            current is not None
-            and photo is None
-            and current.value == result.value
-            and current.reading_date == submission.reading_date
-            and current.reason == reason
-            and current.confirmation_reason == reason_text
-            and current.comment == submission.comment.strip()
-            and current.source == source
-        ):
-            return Recorded(current, result, created=False)
-        if photo is not None:
-            photo_name = _store_photo(photo)
-        organisation = locked.campaign.organisation  # selected with the lock
-        reading = insert(
-            Reading(
-                organisation=organisation,
-                campaign_id=locked.campaign_id,
-                register_id=locked.register_id,
-                value=result.value,
-                reading_date=submission.reading_date,
-                source=source,
-                comment=submission.comment.strip(),
-                reason=reason,
-                confirmation_reason=reason_text,
-                photo=photo_name,
-                outcome=result.outcome.key,
-                codes=list(result.codes),
-                actor=actor.user,
+    with transaction.atomic(durable=True), organisation_scope(organisation):
+        found = Reading.objects.filter(pk=reading_id).values("campaign_id", "register_id").first()
+        if found is None:
+            raise ReadingRefused(_("Diesen Zählerstand gibt es nicht (mehr)."))
+        (line,) = locked_lines(
+            CampaignMeter.objects.filter(
+                campaign_id=found["campaign_id"], register_id=found["register_id"]
             )
         )
-        if current is not None:
-            current.superseded_by = reading
-            update(current, "superseded_by")
+        reading: Reading | None = Reading.objects.filter(pk=reading_id, is_effective=True).first()
+        if reading is None:
+            raise ReadingRefused(
+                _("Nur der gültige Zählerstand eines Zählwerks kann freigegeben werden.")
+            )
+        if reading.state == ReviewState.RELEASED:
+            return reading
+        if line.campaign.status == CampaignStatus.EXPORTED:
+            raise ReadingRefused(_("Die Ableseaktion ist bereits exportiert."))
+        result = check_value(line, reading.value, reading.reading_date, today=today)
+        if len(note) > MAX_NOTE:
+            raise ReadingRefused(_("Der Vermerk darf höchstens 500 Zeichen lang sein."))
+        if result.outcome >= engine.Outcome.IMPLAUSIBLE and not note.strip():
+            raise ReadingRefused(
+                _("Ein unplausibler Zählerstand wird nur mit einem Vermerk freigegeben.")
+            )
+        reading.state = ReviewState.RELEASED
+        reading.released_at = timezone.now()
+        if note.strip():
+            reading.note = note.strip()
+        reading.save(update_fields=["state", "released_at", "note"])
         audit.record(
-            "reading.corrected" if current is not None else "reading.submitted",
+            "reading.released",
             actor=actor,
-            organisation=organisation,
+            organisation=line.campaign.organisation,
             obj=reading,
             data={
-                "register": locked.register_id,
-                "campaign": locked.campaign_id,
-                "value": str(reading.value),
-                "date": submission.reading_date.isoformat(),
-                "source": source,
+                "register": reading.register_id,
+                "campaign": reading.campaign_id,
+                "version": reading.version,
                 "outcome": result.outcome.key,
-                "supersedes": current.pk if current is not None else None,
-                "reason": reason,
+                "manual": bool(note.strip()),
             },
         )
-        return Recorded(reading, result, created=True, superseded=current)
-    except BaseException:
-        if photo_name:
-            default_storage.delete(photo_name)
-        raise
+        return reading
+
+
+# --- trash -----------------------------------------------------------------------------------
+
+
+def refusal_to_trash(reading: Reading) -> str | None:
+    """Why ``reading`` may not go to the trash, or ``None``."""
+    if reading.state == ReviewState.RELEASED:
+        return _(
+            "Ein freigegebener Zählerstand kann nicht gelöscht werden. Erfassen Sie stattdessen "
+            "einen neuen Wert mit Vermerk."
+        )
+    if reading.campaign.status == CampaignStatus.EXPORTED:
+        return _("Zählerstände einer exportierten Ableseaktion können nicht gelöscht werden.")
+    return None

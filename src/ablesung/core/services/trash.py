@@ -2,7 +2,10 @@
 
 Deleting a property takes its meters along (same timestamp) and restoring it
 brings them back. Purging removes the rows, their files, and the personal data
-in their audit entries; the audit entries themselves stay.
+in their audit entries; the audit entries themselves stay. Reading versions follow
+the rule in :mod:`ablesung.core.services.readings`: trash and restore settle which
+version is effective under the register's lock, released readings never go to the
+trash, and purge touches trashed versions only.
 """
 
 import datetime
@@ -28,7 +31,7 @@ from ablesung.core.models.base import TrashableModel
 from ablesung.core.scoping import organisation_scope
 from ablesung.core.services import audit
 from ablesung.core.services.actor import Actor
-from ablesung.lib.batches import batches
+from ablesung.core.services.readings import lock_line_of, refusal_to_trash, settle_effective
 
 RETENTION = datetime.timedelta(days=365)
 
@@ -49,6 +52,8 @@ def _get(kind: str, pk: int, *, trashed: bool) -> TrashableModel:
     model = TRASH_KINDS.get(kind)
     if model is None:
         raise ObjectDoesNotExist(kind)
+    if model is Reading:  # the register's versions change: its line's lock first
+        lock_line_of(Reading.with_trashed.get(pk=pk, deleted_at__isnull=not trashed))
     queryset = model.with_trashed.select_for_update().filter(deleted_at__isnull=not trashed)
     obj: TrashableModel = queryset.get(pk=pk)
     return obj
@@ -62,15 +67,24 @@ def do_delete_record(
     kind: str, pk: int, *, organisation: Organisation, actor: Actor
 ) -> TrashableModel:
     """Moves a record to the trash. Raises ``DoesNotExist`` for unknown or foreign ids."""
-    with transaction.atomic(), organisation_scope(organisation):
+    with transaction.atomic(durable=True), organisation_scope(organisation):
         obj = _get(kind, pk, trashed=False)
+        if isinstance(obj, Reading):
+            refusal = refusal_to_trash(obj)
+            if refusal:
+                raise TrashError(refusal)
         now = timezone.now()
         cascaded: list[int] = []
         if isinstance(obj, Property):
             cascaded = list(obj.meters.filter(deleted_at__isnull=True).values_list("pk", flat=True))
-            Meter.with_trashed.filter(pk__in=cascaded).update(deleted_at=now)
+            Meter.with_trashed.filter(property=obj, deleted_at__isnull=True).update(deleted_at=now)
         obj.deleted_at = now
-        obj.save(update_fields=["deleted_at"])
+        if isinstance(obj, Reading):
+            obj.is_effective = False  # a trashed version is never effective
+            obj.save(update_fields=["deleted_at", "is_effective"])
+            settle_effective(obj.campaign_id, obj.register_id)
+        else:
+            obj.save(update_fields=["deleted_at"])
         audit.record(
             f"{kind}.deleted",
             actor=actor,
@@ -89,7 +103,7 @@ def do_restore_record(
     kind: str, pk: int, *, organisation: Organisation, actor: Actor
 ) -> TrashableModel:
     """Brings a record back from the trash (within 365 days)."""
-    with transaction.atomic(), organisation_scope(organisation):
+    with transaction.atomic(durable=True), organisation_scope(organisation):
         obj = _get(kind, pk, trashed=True)
         now = timezone.now()
         if not is_restorable(obj, now):
@@ -107,6 +121,8 @@ def do_restore_record(
             children.update(deleted_at=None)
         obj.deleted_at = None
         obj.save(update_fields=["deleted_at"])
+        if isinstance(obj, Reading):
+            settle_effective(obj.campaign_id, obj.register_id)
         audit.record(
             f"{kind}.restored",
             actor=actor,
@@ -142,73 +158,57 @@ def _ids(queryset: models.QuerySet[Any]) -> list[int]:
     return list(queryset.values_list("pk", flat=True))
 
 
-def _ids_where(queryset: models.QuerySet[Any], field: str, values: list[int]) -> list[int]:
-    """The ids of the rows whose ``field`` is one of ``values``."""
-    return [
-        pk for batch in batches(values) for pk in _ids(queryset.filter(**{f"{field}__in": batch}))
-    ]
-
-
 def purge_expired(
     organisation: Organisation, *, now: datetime.datetime | None = None
 ) -> PurgeResult:
     """Deletes for good what has been in the trash longer than 365 days.
 
-    Safe to run twice or in several workers at once: rows are locked, a second run
-    finds nothing and writes nothing.
+    Safe to run twice or in several workers at once: the expired rows are locked first,
+    a second run finds nothing and writes nothing. Everything else is selected by
+    subqueries, never by long id lists, so a year's trash fits one statement each.
     """
     now = now or timezone.now()
     cutoff = now - RETENTION
     result = PurgeResult()
-    files: list[str] = []
-    with transaction.atomic(), organisation_scope(organisation):
+    with transaction.atomic(durable=True), organisation_scope(organisation):
         expired = {
-            kind: _ids(model.with_trashed.select_for_update().filter(deleted_at__lt=cutoff))
+            kind: model.with_trashed.filter(deleted_at__lt=cutoff)
             for kind, model in TRASH_KINDS.items()
         }
-        if not any(expired.values()):
+        locked = {kind: _ids(queryset.select_for_update()) for kind, queryset in expired.items()}
+        if not any(locked.values()):
             return result
-        # everything that disappears with them through CASCADE (id lists in batches:
-        # a year's trash can hold more ids than one statement takes)
-        meter_ids = sorted(
-            set(expired["meter"])
-            | set(_ids_where(Meter.with_trashed.all(), "property_id", expired["property"]))
+        # everything that disappears with them through CASCADE
+        meters = Meter.with_trashed.filter(
+            models.Q(deleted_at__lt=cutoff) | models.Q(property__deleted_at__lt=cutoff)
         )
-        register_ids = _ids_where(Register.objects.all(), "meter_id", meter_ids)
-        all_readings = Reading.with_trashed.all()
-        reading_ids = sorted(
-            set(expired["reading"])
-            | set(_ids_where(all_readings, "register_id", register_ids))
-            | set(_ids_where(all_readings, "campaign_id", expired["campaign"]))
+        registers = Register.objects.filter(meter__in=meters.values("pk"))
+        readings = Reading.with_trashed.filter(
+            models.Q(deleted_at__lt=cutoff)
+            | models.Q(register__in=registers.values("pk"))
+            | models.Q(campaign__deleted_at__lt=cutoff)
         )
-        files = [
-            name
-            for batch in batches(reading_ids)
-            for name in all_readings.filter(pk__in=batch)
-            .exclude(photo="")
-            .values_list("photo", flat=True)
-        ]
-        campaign_meter_ids = sorted(
-            set(_ids_where(CampaignMeter.objects.all(), "register_id", register_ids))
-            | set(_ids_where(CampaignMeter.objects.all(), "campaign_id", expired["campaign"]))
+        campaign_meters = CampaignMeter.objects.filter(
+            models.Q(register__in=registers.values("pk"))
+            | models.Q(campaign__deleted_at__lt=cutoff)
         )
+        files = list(readings.exclude(photo="").values_list("photo", flat=True))
+        reading_ids, meter_ids = _ids(readings), _ids(meters)
         for model, ids in (
             (Reading, reading_ids),
             (Meter, meter_ids),
-            (Register, register_ids),
-            (CampaignMeter, campaign_meter_ids),
-            (Property, expired["property"]),
-            (Campaign, expired["campaign"]),
+            (Register, _ids(registers)),
+            (CampaignMeter, _ids(campaign_meters)),
+            (Property, locked["property"]),
+            (Campaign, locked["campaign"]),
         ):
             audit.redact_entries(model, ids)
-        for batch in batches(reading_ids):
-            all_readings.filter(pk__in=batch).delete()
+        readings.delete()  # trashed versions and versions of purged meters and campaigns only
         for kind in ("meter", "property", "campaign"):
-            for batch in batches(expired[kind]):
-                TRASH_KINDS[kind].with_trashed.filter(pk__in=batch).delete()
+            expired[kind].delete()
         result.counts = {
-            "campaign": len(expired["campaign"]),
-            "property": len(expired["property"]),
+            "campaign": len(locked["campaign"]),
+            "property": len(locked["property"]),
             "meter": len(meter_ids),
             "reading": len(reading_ids),
         }
