@@ -3,11 +3,13 @@
 import datetime
 import threading
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
 from django.db import connection, connections
+from django.db.models import Q
 from django_scopes import scopes_disabled
 
 from ablesung.core.models import (
@@ -285,8 +287,9 @@ def tariff_csv(rows: list[str]) -> bytes:
 def snapshot(org: Organisation) -> dict[str, Any]:
     """The organisation's imported data by natural keys (ids differ between organisations)."""
     with organisation_scope(org):
+        trashed = Q(deleted_at__isnull=False)
         properties = sorted(
-            Property.objects.values_list(
+            Property.with_trashed.annotate(trashed=trashed).values_list(
                 "object_number",
                 "customer_number",
                 "owner_last_name",
@@ -296,12 +299,18 @@ def snapshot(org: Organisation) -> dict[str, Any]:
                 "postal_code",
                 "city",
                 "email",
-                "deleted_at",
+                "trashed",
             )
         )
         meters = sorted(
-            Meter.objects.values_list(
-                "number", "property__object_number", "kind", "digits", "decimals", "location_hint"
+            Meter.with_trashed.annotate(trashed=trashed).values_list(
+                "number",
+                "property__object_number",
+                "kind",
+                "digits",
+                "decimals",
+                "location_hint",
+                "trashed",
             )
         )
         links = sorted(
@@ -314,11 +323,12 @@ def snapshot(org: Organisation) -> dict[str, Any]:
                 str(link.previous_year_consumption),
                 link.raw_row,
                 link.row_number,
+                link.previous_was_estimate,
             )
             for link in CampaignMeter.objects.select_related("campaign", "register__meter")
         )
         orders = [
-            list(model.objects.order_by("id").values_list(key, flat=True))
+            list(model.with_trashed.order_by("id").values_list(key, flat=True))
             for model, key in ((Property, "object_number"), (Meter, "number"))
         ]
     audits = sorted(
@@ -378,13 +388,11 @@ def test_errors_found_while_reading_ahead_reject_everything(
 ) -> None:
     """The next chunk is read and checked in a thread while this one is written: a bad
     row or an unreadable line in a later chunk still rolls back the earlier chunks, and
-    the thread and the switch interval are gone afterwards."""
-    import sys
-
+    the thread is gone afterwards."""
     from ablesung.core.services import meter_import
 
     monkeypatch.setattr(meter_import, "CHUNK", 1)
-    threads, interval = threading.active_count(), sys.getswitchinterval()
+    threads = threading.active_count()
     broken_row = [*ROWS, ROWS[0].replace("M-1", "M-9").replace("16.01.2026", "31.02.2025")]
     batch = import_file(org, csv_bytes(broken_row))
     assert batch.status == ImportStatus.REJECTED
@@ -409,7 +417,6 @@ def test_errors_found_while_reading_ahead_reject_everything(
         assert not Meter.objects.exists()
         assert not Property.objects.exists()
     assert threading.active_count() == threads
-    assert sys.getswitchinterval() == interval
 
 
 @pytest.mark.django_db
@@ -465,3 +472,129 @@ def test_a_failing_insert_fails_the_whole_import(
     with organisation_scope(org):
         assert not Property.objects.exists()
         assert not CampaignMeter.objects.exists()
+
+
+WIDE_EXTRA = 110  # more raw cells than SQLite's json_array() takes: the raw row is staged as JSON
+ODD_CELLS = ['Zitat "a"', "Back\\slash", "Tab\there", "Ünïcödé ✓", "", " Leer "]
+
+
+def wide_csv(rows: list[str]) -> bytes:
+    extra = [f"Extra {i}" for i in range(WIDE_EXTRA)]
+    lines = [";".join([TARIFF_HEADER, *extra])]
+    for number, row in enumerate(rows):
+        cells = [ODD_CELLS[(number + i) % len(ODD_CELLS)] for i in range(WIDE_EXTRA)]
+        lines.append(";".join([row, *(f'"{c.replace(chr(34), chr(34) * 2)}"' for c in cells)]))
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+def odd_csv(rows: list[str]) -> bytes:
+    """The rows with odd characters in the last (unmapped) cell: JSON must escape them."""
+    header = f"{TARIFF_HEADER};Bemerkung"
+    cells = [f'"{c.replace(chr(34), chr(34) * 2)}"' for c in ODD_CELLS]
+    lines = [header, *(f"{row};{cells[i % len(cells)]}" for i, row in enumerate(rows))]
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+@pytest.mark.django_db
+def test_bulk_writer_stores_what_the_orm_path_stores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bulk writer's hand-written SQL (staging, INSERT … SELECT, UPDATE) against plain
+    ``bulk_create``/``bulk_update`` through the scoped managers (tests/core/orm_writer.py),
+    for the same files: new lists, next year's list, a list imported twice, corrected values
+    in the same campaign, a property restored from the trash, rows too wide for SQLite's
+    json_array() and cells JSON must escape. Counts, data, id order and audit entries agree."""
+    from ablesung.core.services import bulk_writer, meter_import
+    from tests.core.orm_writer import OrmWriter
+
+    monkeypatch.setattr(meter_import, "CHUNK", 3)
+    monkeypatch.setattr(bulk_writer, "ID_PREFETCH", 1)  # PostgreSQL: ids fetched ahead
+    corrected = [row.replace(";16.10.2026;180;80", ";17.10.2026;181;79") for row in TARIFF_2027]
+    steps = [
+        ("Ablesung 2026", tariff_csv(TARIFF_2026)),
+        ("Ablesung 2027", tariff_csv(TARIFF_2027)),
+        ("Ablesung 2027", tariff_csv(TARIFF_2027)),
+        ("Ablesung 2027", tariff_csv(corrected)),
+        ("trash", b""),
+        ("Ablesung 2027", tariff_csv(corrected)),
+        ("Breit", wide_csv(TARIFF_2027)),
+        ("Sonderzeichen", odd_csv(corrected)),
+    ]
+    results = []
+    for slug, writer in (("bulk", bulk_writer.BulkWriter), ("orm", OrmWriter)):
+        monkeypatch.setattr(meter_import, "BulkWriter", writer)
+        org = Organisation.objects.create(slug=slug, name=slug)
+        counts = []
+        for campaign, content in steps:
+            if campaign == "trash":
+                with organisation_scope(org):
+                    meter = Meter.objects.get(number="W-1")
+                do_delete_record("property", meter.property_id, organisation=org, actor=ACTOR)
+                continue
+            batch = import_file(org, content, campaign=campaign)
+            assert batch.status == ImportStatus.SUCCEEDED, batch.message
+            counts.append(batch.counts)
+        results.append((counts, snapshot(org)))
+    assert results[0] == results[1]
+    counts, data = results[0]
+    assert [c["meters_created"] for c in counts] == [3, 6, 0, 0, 0, 0, 0]
+    assert counts[4]["restored"] == 2  # the property and its meter W-1 (W-2 stays in the trash)
+    assert data["audits"] == [
+        ("meter.updated", ["deleted_at"]),
+        ("property.updated", ["deleted_at"]),
+        ("property.updated", ["house_number"]),
+    ]
+    assert [meter[0] for meter in data["meters"] if meter[-1]] == ["W-2"]  # still in the trash
+    corrected_link = next(
+        link for link in data["links"] if link[:3] == ("Ablesung 2027", "S-1", "HT")
+    )
+    assert Decimal(corrected_link[3]) == 181
+    assert corrected_link[4] == datetime.date(2026, 10, 17)
+    with organisation_scope(Organisation.objects.get(slug="bulk")):
+        wide = CampaignMeter.objects.filter(campaign__name="Breit").order_by("row_number")
+        assert wide[0].raw_row[-WIDE_EXTRA:][:3] == ODD_CELLS[:3]
+        odd = CampaignMeter.objects.filter(campaign__name="Sonderzeichen").order_by("row_number")
+        assert [link.raw_row[-1] for link in odd[:6]] == ODD_CELLS
+
+
+@pytest.mark.django_db
+def test_ids_of_purged_rows_are_never_handed_out_again(org: Organisation) -> None:
+    """Audit entries name rows by id: a purged property's id (and its meters') must not
+    come back for a new one (SQLite: the import hands out the ids after the highest ever)."""
+    import_file(org, csv_bytes(ROWS))
+    with organisation_scope(org):
+        newest = Property.with_trashed.order_by("-id")[0]
+        meter_ids = list(Meter.with_trashed.filter(property=newest).values_list("id", flat=True))
+        Property.with_trashed.filter(pk=newest.pk).delete()  # as the purge does
+    later = ROWS[2].replace("1-002;K-2", "1-009;K-9").replace(";M-3;", ";M-9;")
+    batch = import_file(org, csv_bytes([later]), campaign="Ablesung 2027")
+    assert batch.status == ImportStatus.SUCCEEDED, batch.message
+    with organisation_scope(org):
+        new = Property.objects.get(object_number="1-009")
+        assert new.pk > newest.pk
+        assert Meter.objects.get(number="M-9").pk > max(meter_ids)
+
+
+@pytest.mark.django_db
+def test_the_bulk_writer_stays_inside_its_organisation(org: Organisation) -> None:
+    """Its SQL runs only inside the organisation's scope, and its UPDATE names the
+    organisation: an id of another organisation's row changes nothing."""
+    from django_scopes import ScopeError
+
+    from ablesung.core.services.bulk_writer import PROPERTY_FIELDS, BulkWriter
+
+    other = Organisation.objects.create(slug="andere", name="Andere")
+    import_file(org, csv_bytes(ROWS))
+    import_file(other, csv_bytes(ROWS))
+    with organisation_scope(org):
+        campaign = Campaign.objects.get()
+    with pytest.raises(ScopeError):
+        BulkWriter(org.pk, campaign.pk, 0)
+    with organisation_scope(other), pytest.raises(ScopeError):
+        BulkWriter(org.pk, campaign.pk, 0)
+    with organisation_scope(other):
+        foreign = Property.objects.get(object_number="1-001")
+    values = tuple("X" for _ in PROPERTY_FIELDS)
+    with organisation_scope(org):
+        writer = BulkWriter(org.pk, campaign.pk, 0)
+        writer._update(Property, PROPERTY_FIELDS, [(*values, foreign.pk)])
+    with organisation_scope(other):
+        assert Property.objects.get(pk=foreign.pk).owner_last_name == "Weiß"

@@ -12,6 +12,22 @@ the database cannot take from the raw cells (see ``RowBlock.from_raw``).
 set-based ``INSERT … SELECT`` (the raw row becomes JSON inside the database) and
 writes the changes. The staging table holds one chunk at a time, so memory does
 not grow with the file.
+
+Why SQL here (ARCHITECTURE.md, "What we do not write ourselves"): the same writes
+through the ORM — ``bulk_create`` and ``bulk_update`` on the scoped managers, see
+``tests/core/orm_writer.py`` — took 35 s on SQLite and 42 s on PostgreSQL for the
+100,000-row list of ``tests/bench/bench_import.py``, against 3.2 s and 9.1 s with
+the statements below (issue 13, this 2-core machine): far beyond the import's
+targets (SQLite ≤ 5 × ``csv`` + ``executemany``, PostgreSQL ≤ 2 × the database's
+own ``INSERT … SELECT`` floor). The ORM cannot express ``INSERT … SELECT`` from a
+staging table, nor take ids from a sequence. So the statements below are SQL, each
+with its reason; everything else (reading what the organisation has, the audit
+entries) goes through the ORM. All of it runs on the scoped managers' connection,
+in the import's transaction, and only inside the organisation's scope (the writer
+refuses to start outside it); every row written names the organisation, and the
+UPDATE of known rows has it in its WHERE.
+``test_bulk_writer_stores_what_the_orm_path_stores`` (tests/core/test_meter_import.py)
+compares the result with the ORM writer's.
 """
 
 import csv
@@ -25,8 +41,11 @@ from decimal import Decimal
 from itertools import compress
 from typing import Any
 
-from django.db import connection, models
+from django.db import connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Max, Q
 from django.utils import timezone
+from django_scopes import ScopeError, get_scope
 
 from ablesung.core.models import (
     AuditEntry,
@@ -36,7 +55,6 @@ from ablesung.core.models import (
     Register,
 )
 from ablesung.formats import RowBlock
-from ablesung.lib.fast_json import raw_json
 
 PROPERTY_FIELDS = (
     "customer_number",
@@ -109,8 +127,8 @@ _FROM_RAW = {
         "dmy": "to_date({}, 'DD.MM.YYYY')",
     },
 }
-SQLITE_JSON_ARGS = 100
-ID_PREFETCH = 1000  # PostgreSQL: from this many ids per chunk on, fetch more ahead  # json_array() takes at most 127 arguments on older SQLite builds
+SQLITE_JSON_ARGS = 100  # json_array() takes at most 127 arguments on older SQLite builds
+ID_PREFETCH = 1000  # PostgreSQL: from this many ids per chunk on, fetch more ahead
 
 
 @dataclass
@@ -128,12 +146,9 @@ class Counts:
         return dict(self.__dict__)
 
 
-def _table(model: type[models.Model]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-def _cols(names: Sequence[str]) -> str:
-    return ", ".join(connection.ops.quote_name(name) for name in names)
+def _raw_json(cells: list[str]) -> str:
+    """The raw cells as the JSON text the database stores (``json_array()`` / ``to_jsonb``)."""
+    return json.dumps(cells, ensure_ascii=False)
 
 
 @dataclass
@@ -158,11 +173,17 @@ class BulkWriter:
     _old_meter_numbers: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
+        current = get_scope()
+        if not current.get("_enabled") or current.get("organisation") != self.organisation_id:
+            raise ScopeError("the bulk writer runs inside its organisation's scope")
+        # the connection the scoped managers use: the ORM's own connection and transaction
+        self.connection: BaseDatabaseWrapper = connections[Property.objects.db]
         self._pending: tuple[int, _Changes] = (0, _Changes())
         self._background: threading.Thread | None = None
         self._background_error: BaseException | None = None
-        self.postgres = connection.vendor == "postgresql"
-        self._now = timezone.now() if self.postgres else _sqlite_datetime(timezone.now())
+        self.postgres = self.connection.vendor == "postgresql"
+        self._created_at = timezone.now()
+        self._now = self._created_at if self.postgres else _sqlite_datetime(self._created_at)
         self._next_id: dict[str, int] = {}
         self._id_blocks: dict[str, list[int]] = {}
         self._sequences: dict[str, str] = {}
@@ -171,43 +192,53 @@ class BulkWriter:
     def _new_ids(self, model: type[models.Model], needed: int) -> list[int]:
         """At least ``needed`` new primary keys, so that no inserted row is read back.
 
-        PostgreSQL hands them out from the table's sequence, fetched only when the
-        writer has too few left; on SQLite the import's transaction holds the write
-        lock, so the ids after MAX(id) are ours. Call :meth:`_used_ids` afterwards.
+        The ``INSERT … SELECT`` of a chunk gives each row its parent's id from the staging
+        table, so the ids are handed out before the rows are written. PostgreSQL takes
+        them from the table's sequence, fetched only when the writer has too few left; on
+        SQLite the import's transaction holds the write lock, so the ids after the highest
+        one ever used are ours. Ids are shared by all organisations. Call
+        :meth:`_used_ids` afterwards.
         """
         table = model._meta.db_table
         block = self._id_blocks.setdefault(table, [])
         if len(block) >= needed:
             return block
         self._wait()
-        with connection.cursor() as cursor:
-            if not self.postgres:
-                if table not in self._next_id:
-                    cursor.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {_table(model)}")  # noqa: S608
-                    self._next_id[table] = cursor.fetchone()[0]
-                start, missing = self._next_id[table], needed - len(block)
-                block.extend(range(start, start + missing))
-                self._next_id[table] = start + missing
-                return block
+        missing = needed - len(block)
+        if not self.postgres:
+            if table not in self._next_id:
+                self._next_id[table] = self._sqlite_next_id(model)
+            start = self._next_id[table]
+            block.extend(range(start, start + missing))
+            self._next_id[table] = start + missing
+            return block
+        if needed >= ID_PREFETCH:
+            # two chunks ahead, so that the next chunks' Python need not wait for the
+            # database still inserting this one (see apply); unused ids stay a gap
+            missing += 2 * needed
+        with self.connection.cursor() as cursor:
             if table not in self._sequences:
                 cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
                 self._sequences[table] = cursor.fetchone()[0]
-            missing = needed - len(block)
-            if needed >= ID_PREFETCH:
-                # two chunks ahead, so that the next chunks' Python need not wait for the
-                # database still inserting this one (see apply); unused ids stay a gap
-                missing += 2 * needed
-            # the ids come back as ranges of consecutive numbers (usually one), not one row each
+            # SQL: the ORM cannot take values from a sequence without inserting rows
             cursor.execute(
-                "WITH ids AS (SELECT nextval(%s::regclass) AS id FROM generate_series(1, %s)) "
-                "SELECT min(id), max(id) FROM "
-                "(SELECT id, id - row_number() OVER (ORDER BY id) AS run FROM ids) AS runs "
-                "GROUP BY run ORDER BY 1",
+                "SELECT nextval(%s::regclass) AS id FROM generate_series(1, %s) ORDER BY id",
                 [self._sequences[table], missing],
             )
-            for first, last in cursor.fetchall():
-                block.extend(range(first, last + 1))
+            block.extend(id_ for (id_,) in cursor.fetchall())
         return block
+
+    def _sqlite_next_id(self, model: type[models.Model]) -> int:
+        """The id after the highest one the table ever had: the ids of purged rows are never
+        handed out again (audit entries name them), as SQLite's AUTOINCREMENT does."""
+        highest = model._base_manager.using(self.connection.alias).aggregate(top=Max("id"))["top"]
+        with self.connection.cursor() as cursor:
+            # SQL: the ORM does not read SQLite's sqlite_sequence (no tenant table)
+            cursor.execute(
+                "SELECT seq FROM sqlite_sequence WHERE name = %s", [model._meta.db_table]
+            )
+            row = cursor.fetchone()
+        return max(highest or 0, row[0] if row else 0) + 1
 
     def _used_ids(self, model: type[models.Model], used: int) -> None:
         table = model._meta.db_table
@@ -216,39 +247,29 @@ class BulkWriter:
     # --- existing data -------------------------------------------------------
     def _load_existing(self) -> None:
         """What the organisation has already: keys → (id, in trash, compared values)."""
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT object_number, id, deleted_at IS NOT NULL, {_cols(PROPERTY_FIELDS)} "  # noqa: S608
-                f"FROM {_table(Property)} WHERE organisation_id = %s",
-                [self.organisation_id],
-            )
-            for number, pk, trashed, *values in cursor.fetchall():
-                self._properties[number] = (pk, bool(trashed), tuple(values))
-            cursor.execute(
-                f"SELECT number, id, deleted_at IS NOT NULL, {_cols(METER_FIELDS)} "  # noqa: S608
-                f"FROM {_table(Meter)} WHERE organisation_id = %s",
-                [self.organisation_id],
-            )
-            for number, pk, trashed, *values in cursor.fetchall():
-                self._meters[number] = (pk, bool(trashed), tuple(values))
-            cursor.execute(
-                f"SELECT meter_id, code, id FROM {_table(Register)} WHERE organisation_id = %s",  # noqa: S608
-                [self.organisation_id],
-            )
-            for meter_id, code, pk in cursor.fetchall():
-                self._registers[(meter_id, code)] = pk
-            cursor.execute(
-                f"SELECT register_id, id, previous_value, previous_date, "  # noqa: S608
-                f"previous_year_consumption, raw_row FROM {_table(CampaignMeter)} "
-                f"WHERE campaign_id = %s",
-                [self.campaign_id],
-            )
-            for register_id, pk, value, day, consumption, raw in cursor.fetchall():
-                cells = raw if isinstance(raw, list) else json.loads(raw)
-                self._links[register_id] = (
-                    pk,
-                    _fingerprint(_decimal(value), _date(day), _decimal(consumption), cells),
-                )
+        trashed = Q(deleted_at__isnull=False)
+        properties = Property.with_trashed.annotate(trashed=trashed).values_list(
+            "object_number", "id", "trashed", *PROPERTY_FIELDS
+        )
+        for number, pk, in_trash, *values in properties:
+            self._properties[number] = (pk, in_trash, tuple(values))
+        meters = Meter.with_trashed.annotate(trashed=trashed).values_list(
+            "number", "id", "trashed", *METER_FIELDS
+        )
+        for number, pk, in_trash, *values in meters:
+            self._meters[number] = (pk, in_trash, tuple(values))
+        for meter_id, code, pk in Register.objects.values_list("meter_id", "code", "id"):
+            self._registers[(meter_id, code)] = pk
+        links = CampaignMeter.objects.filter(campaign_id=self.campaign_id).values_list(
+            "register_id",
+            "id",
+            "previous_value",
+            "previous_date",
+            "previous_year_consumption",
+            "raw_row",
+        )
+        for register_id, pk, value, day, consumption, raw in links:
+            self._links[register_id] = (pk, _fingerprint(value, day, consumption, raw))
 
     # --- writing -------------------------------------------------------------
     def write(self, block: RowBlock) -> None:
@@ -308,7 +329,7 @@ class BulkWriter:
             self._execute_later([statement for _bit, statement in inserts])
             return
         statements = dict(inserts)
-        with connection.cursor() as cursor:
+        with self.connection.cursor() as cursor:
             if NEW_PROPERTY in statements:
                 cursor.execute(*statements[NEW_PROPERTY])
             if changes.properties:
@@ -327,7 +348,7 @@ class BulkWriter:
 
     def _execute_later(self, statements: list[tuple[str, list[Any]]]) -> None:
         self._wait()
-        raw = connection.connection  # the psycopg connection: same transaction
+        raw = self.connection.connection  # the psycopg connection: same transaction
 
         def run() -> None:
             try:
@@ -520,7 +541,7 @@ class BulkWriter:
                 if postgres
                 else str(block.previous_year_consumption[i])
             ),
-            raw_json(block.raw[i]),
+            _raw_json(block.raw[i]),
             block.line[i],
         )
 
@@ -563,13 +584,17 @@ class BulkWriter:
             columns.extend(zip(*block.raw, strict=True))
         else:
             names.append("raw")
-            columns.append(map(raw_json, block.raw))
+            columns.append(map(_raw_json, block.raw))
         self._stage_columns = names
         self._expressions = expressions
         return columns
 
     def _create_stage(self, width: int) -> None:
-        """A temporary table for one chunk at a time (emptied after each chunk)."""
+        """A temporary table for one chunk at a time (emptied after each chunk).
+
+        Not a tenant table: it lives in this connection's session only. SQL: the ORM
+        has no temporary tables.
+        """
         self._width = width
         # PostgreSQL builds the JSON array from any number of columns; SQLite's
         # json_array() takes at most 127 arguments, so wide rows arrive as JSON text.
@@ -580,22 +605,19 @@ class BulkWriter:
             else ["raw text"]
         )
         columns = ", ".join([*STAGE_TYPES[self.postgres], *raw])
-        with connection.cursor() as cursor:
-            if self.postgres:
-                # The writer inserts parents before children, so every foreign key holds
-                # when its statement ends: checked then, the checks cost less than the
-                # same checks deferred to the commit (measured: about a quarter less).
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        with self.connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
             suffix = " ON COMMIT DROP" if self.postgres else ""
             cursor.execute(f"CREATE TEMPORARY TABLE {STAGE} ({columns}){suffix}")
 
     def _stage(self, rows: Iterator[tuple[Any, ...]], any_rows: bool) -> None:
+        """The chunk's rows into the staging table: ``COPY`` on PostgreSQL (through the
+        ORM's connection), the driver's ``executemany`` on SQLite."""
         buffer = io.StringIO()
         if self.postgres and any_rows:
             csv.writer(buffer, lineterminator="\n").writerows(rows)
         self._wait()  # the previous chunk's inserts still read the staging table
-        with connection.cursor() as cursor:
+        with self.connection.cursor() as cursor:
             # PostgreSQL: DELETE would leave the dead rows of every chunk for the following
             # scans (no autovacuum on temporary tables); SQLite truncates on DELETE anyway
             cursor.execute(f"TRUNCATE {STAGE}" if self.postgres else f"DELETE FROM {STAGE}")  # noqa: S608
@@ -603,7 +625,7 @@ class BulkWriter:
             return
         names = ", ".join(self._stage_columns)
         if self.postgres:
-            raw = connection.connection.cursor()  # same connection, same transaction
+            raw = self.connection.connection.cursor()  # same connection, same transaction
             # text columns: an empty field is "", never NULL (nothing staged is NULL)
             with raw.copy(
                 f"COPY {STAGE} ({names}) FROM STDIN (FORMAT csv, FORCE_NOT_NULL ({names}))"
@@ -611,14 +633,20 @@ class BulkWriter:
                 copy.write(buffer.getvalue())
             return
         marks = ", ".join(["?"] * len(self._stage_columns))
-        connection.ensure_connection()
-        connection.connection.executemany(
+        # the driver's own executemany on the ORM's connection: Django's cursor wrapper
+        # copies every row once more (100,000 rows of 25 columns: 0.47 s instead of 0.36 s)
+        self.connection.ensure_connection()
+        self.connection.connection.executemany(
             f"INSERT INTO {STAGE} ({names}) VALUES ({marks})",  # noqa: S608
             rows,
         )
 
     def _insert_sql(self, model: type[models.Model], bit: int) -> tuple[str, list[Any]]:
-        """The ``INSERT … SELECT`` that gives ``model`` its new rows from the staging table."""
+        """The ``INSERT … SELECT`` that gives ``model`` its new rows from the staging table.
+
+        SQL: the ORM has no ``INSERT … SELECT`` (see the module's docstring for the
+        measured ORM alternative). The organisation is a parameter of every row.
+        """
         org, now = self.organisation_id, self._now
         fields: tuple[tuple[str, str], ...]  # (column of the table, its value: SQL or field)
         if model is Property:
@@ -665,7 +693,7 @@ class BulkWriter:
                 if value == "%s":
                     params.append(self.campaign_id)
         return (
-            f"INSERT INTO {_table(model)} ({_cols(columns)}) "  # noqa: S608
+            f"INSERT INTO {self._table(model)} ({self._cols(columns)}) "  # noqa: S608
             f"SELECT {', '.join(select)} FROM {STAGE} WHERE (new & {bit}) <> 0",
             params,
         )
@@ -675,24 +703,6 @@ class BulkWriter:
             return "raw"
         cells = ", ".join(f"c{i}" for i in range(self._width))
         return f"to_jsonb(ARRAY[{cells}]::text[])" if self.postgres else f"json_array({cells})"
-
-    def _insert(
-        self, model: type[models.Model], columns: Sequence[str], rows: list[tuple[Any, ...]]
-    ) -> None:
-        self._wait()
-        if self.postgres:
-            raw = connection.connection.cursor()  # same connection, same transaction
-            with raw.copy(f"COPY {_table(model)} ({_cols(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        # the driver's own executemany: Django's wrapper would copy every row once more
-        marks = ", ".join(["?"] * len(columns))
-        connection.ensure_connection()
-        connection.connection.executemany(
-            f"INSERT INTO {_table(model)} ({_cols(columns)}) VALUES ({marks})",  # noqa: S608
-            rows,
-        )
 
     def stop(self) -> None:
         """Waits for inserts still running on this connection, so that the transaction ends
@@ -707,7 +717,7 @@ class BulkWriter:
         """Waits for the last inserts; drops the staging table (PostgreSQL drops it at
         commit anyway)."""
         self._wait()
-        with connection.cursor() as cursor:
+        with self.connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
 
     def _update(
@@ -718,44 +728,53 @@ class BulkWriter:
         *,
         json_field: str = "",
     ) -> None:
+        """The new values of known rows: ``rows`` are ``(*values, id)``.
+
+        SQL, because the ORM's ``bulk_update`` (one ``CASE WHEN id = …`` per column and
+        batch) is too slow for a corrected list: 20,000 changed campaign meters took
+        11.3 s on SQLite and 8.6 s on PostgreSQL with ``bulk_update(batch_size=1000)``,
+        0.35 s and 1.9 s with this ``executemany`` (issue 13, this 2-core machine). The
+        organisation is written out: a row of another organisation is never changed.
+        """
+
         def mark(name: str) -> str:
             cast = "::jsonb" if self.postgres and name == json_field else ""
-            return f"{connection.ops.quote_name(name)} = %s{cast}"
+            return f"{self.connection.ops.quote_name(name)} = %s{cast}"
 
         self._wait()
         sets = ", ".join(mark(name) for name in columns)
         deleted = ", deleted_at = NULL" if model in (Property, Meter) else ""
-        with connection.cursor() as cursor:
+        org = self.organisation_id
+        with self.connection.cursor() as cursor:
             cursor.executemany(
-                f"UPDATE {_table(model)} SET {sets}{deleted} WHERE id = %s",  # noqa: S608
-                rows,
+                f"UPDATE {self._table(model)} SET {sets}{deleted} "  # noqa: S608
+                "WHERE id = %s AND organisation_id = %s",
+                [(*row, org) for row in rows],
             )
 
     def _audit(
         self, action: str, object_type: str, entries: list[tuple[int, dict[str, Any]]]
     ) -> None:
-        rows = [
-            (
-                self.organisation_id,
-                "import",
-                action,
-                object_type,
-                str(pk),
-                json.dumps({"changes": changes, "import": self.batch_id}, ensure_ascii=False),
-                self._now,
+        """One audit entry per changed row, as ``audit.record`` writes them."""
+        self._wait()
+        AuditEntry.objects.using(self.connection.alias).bulk_create(
+            AuditEntry(
+                organisation_id=self.organisation_id,
+                actor_label="import",
+                action=action,
+                object_type=object_type,
+                object_id=str(pk),
+                data={"changes": changes, "import": self.batch_id},
+                created_at=self._created_at,
             )
             for pk, changes in entries
-        ]
-        columns = (
-            "organisation_id",
-            "actor_label",
-            "action",
-            "object_type",
-            "object_id",
-            "data",
-            "created_at",
         )
-        self._insert(AuditEntry, columns, rows)
+
+    def _table(self, model: type[models.Model]) -> str:
+        return self.connection.ops.quote_name(model._meta.db_table)
+
+    def _cols(self, names: Sequence[str]) -> str:
+        return ", ".join(self.connection.ops.quote_name(name) for name in names)
 
 
 @dataclass
@@ -815,13 +834,3 @@ def _changes(
 
 def _sqlite_datetime(value: datetime) -> str:
     return value.astimezone(tz=UTC).replace(tzinfo=None).isoformat(sep=" ")
-
-
-def _decimal(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value)).normalize()
-
-
-def _date(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))

@@ -10,11 +10,9 @@ nothing is imported.
 """
 
 import datetime
-import gc
 import hashlib
 import logging
 import secrets
-import sys
 import tempfile
 import threading
 import time
@@ -66,7 +64,6 @@ logger = logging.getLogger(__name__)
 CHUNK = 5000
 IMPORTABLE = (CampaignStatus.DRAFT, CampaignStatus.OPEN)
 CLAIM_RETRIES = 120
-SWITCH_INTERVAL = 0.0005  # seconds, while an import reads ahead (see _ReadAhead)
 
 
 class ImportRefused(Exception):
@@ -442,23 +439,6 @@ def _local_file(batch: ImportBatch) -> Iterator[Path]:
         yield Path(tmp.name)
 
 
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """The import allocates millions of short-lived, acyclic objects (cells, tuples, rows).
-
-    With the default thresholds the cyclic collector runs thousands of times and scans
-    them again and again; raising the first threshold for the import's duration cuts
-    that work without switching collection off (memory stays flat: the rows are freed
-    by reference counting as each chunk is written).
-    """
-    before = gc.get_threshold()
-    gc.set_threshold(50_000, before[1], before[2])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-
-
 def run_import(
     batch_id: int,
     *,
@@ -476,8 +456,7 @@ def run_import(
             return finished
         errors: list[RowError] = []
         try:
-            with _fewer_collections():
-                counts = _import_rows(batch, errors, limits, on_progress)
+            counts = _import_rows(batch, errors, limits, on_progress)
         except _Rejected:
             _store_errors(batch, errors)
             with transaction.atomic():
@@ -546,10 +525,6 @@ def _validated_chunks(
         yield seen, validate()
 
 
-_switch_lock = threading.Lock()
-_switch_users: list[float] = []  # the interval before the first import, then one entry per import
-
-
 class _ReadAhead[T]:
     """Computes the next item of ``source`` in a thread while the caller works on this one.
 
@@ -558,7 +533,10 @@ class _ReadAhead[T]:
     the two overlap on a second core. The thread only runs between :meth:`start_next`
     and :meth:`take` — never while the caller stages rows in Python — and touches no
     database; an exception in it is raised again by :meth:`take`. At most two chunks
-    are in memory.
+    are in memory. It changes no process-wide setting (switch interval, garbage
+    collector): other tasks share the worker process. Measured without those settings
+    (issue 13, 100,000 rows, fastest of 6 and 3 runs): SQLite 3.1 s with the thread,
+    3.3 s without; PostgreSQL 8.8 s and 9.9 s.
     """
 
     def __init__(self, source: Iterator[T]) -> None:
@@ -571,14 +549,6 @@ class _ReadAhead[T]:
         self._thread = threading.Thread(target=self._run, name="import-read-ahead", daemon=True)
 
     def __enter__(self) -> "_ReadAhead[T]":
-        # When a statement ends, the caller waits for the GIL until the thread yields it;
-        # a shorter switch interval (default 5 ms) keeps that wait short. Process-wide,
-        # so the first of several concurrent imports sets it and the last restores it.
-        with _switch_lock:
-            if not _switch_users:
-                _switch_users.append(sys.getswitchinterval())
-                sys.setswitchinterval(SWITCH_INTERVAL)
-            _switch_users.append(0.0)
         self._thread.start()
         return self
 
@@ -586,10 +556,6 @@ class _ReadAhead[T]:
         self._stop = True
         self._go.release()
         self._thread.join()
-        with _switch_lock:
-            _switch_users.pop()
-            if len(_switch_users) == 1:
-                sys.setswitchinterval(_switch_users.pop())
 
     def _run(self) -> None:
         while True:
