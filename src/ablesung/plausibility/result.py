@@ -56,7 +56,8 @@ class CheckResult:
     ``consumption``: since the previous reading, overflow-aware (negative when
     the meter ran backwards); ``None`` without previous reading or valid value.
     ``expected``: ``E`` over the same period; ``None`` without ``Q``.
-    ``band``: ``(low, high)``; a consumption inside it (inclusive) passes rule 5.
+    ``band``: ``(low, high)``, rule 5's percentage band (edges inclusive); a consumption
+    outside it warns when it is also at least ``min_deviation`` (5) units away from ``E``.
     ``key_date_value``: when the reading date is too far from the key date
     (rule 9) and ``Q`` is known, the value carried to the key date.
     """

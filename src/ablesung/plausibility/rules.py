@@ -61,13 +61,19 @@ _REFERENCE = timedelta(days=REFERENCE_DAYS)
 
 
 def _decimals_finding(number: Decimal, decimals: int) -> Finding | None:
-    """Rule 1: more decimal places than the register has (trailing zeros do not count)."""
-    shifted = number.scaleb(decimals) if decimals else number
-    if shifted == shifted.to_integral_value():
-        return None
-    if decimals == 0:
-        return Finding(VALUE_DECIMALS_NOT_ALLOWED, Outcome.ERROR)
-    return Finding(VALUE_TOO_MANY_DECIMALS, Outcome.ERROR, {"decimals": decimals})
+    """Rule 1: more decimal places than the register has (trailing zeros do not count).
+
+    Exact for any finite number: read from its digits, not rounded to the context.
+    """
+    _, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    if exponent < -decimals:
+        kept = len(digits) - (-decimals - exponent)  # the digits left of the last place allowed
+        if any(digits[max(kept, 0) :]):
+            if decimals == 0:
+                return Finding(VALUE_DECIMALS_NOT_ALLOWED, Outcome.ERROR)
+            return Finding(VALUE_TOO_MANY_DECIMALS, Outcome.ERROR, {"decimals": decimals})
+    return None
 
 
 def parse_value(text: str, decimals: int = 0) -> Decimal | Finding:
@@ -135,10 +141,12 @@ class Context:
         low, high, far_high, far_low = limits
         if consumption == _ZERO:
             return expected <= _ZERO and far_low is None
+        thresholds = self.thresholds
         return (
-            low <= consumption <= high
-            and consumption < far_high
+            consumption < far_high
             and (far_low is None or consumption > far_low)
+            and not thresholds.below_band(consumption, expected, low)
+            and not thresholds.above_band(consumption, expected, high)
         )
 
     def decimal_places_hint(self, number: Decimal, consumption: Decimal | None) -> Finding | None:
@@ -212,7 +220,9 @@ def judge(
         findings.append(Finding(CONSUMPTION_FAR_TOO_HIGH, Outcome.IMPLAUSIBLE, params))
     elif far_low is not None and consumption <= far_low:
         findings.append(_far_too_low(consumption, expected))
-    elif consumption < low or consumption > high:
+    elif thresholds.below_band(consumption, expected, low) or thresholds.above_band(
+        consumption, expected, high
+    ):
         params = {"consumption": consumption, "expected": expected, "low": low, "high": high}
         findings.append(Finding(CONSUMPTION_OUTSIDE_BAND, Outcome.WARNING, params))
     return consumption, findings
@@ -302,15 +312,9 @@ def evaluate(
     if isinstance(value, str):
         parsed = parse_value(value, register.decimals)
         number, problem = (None, parsed) if isinstance(parsed, Finding) else (parsed, None)
-    elif (
-        value.is_finite()
-        and not value.is_signed()
-        and (register.decimals or value == value.to_integral_value())
-    ):
-        number = value  # the common case, decided without building a finding
-    else:
+    else:  # a Decimal is judged like the same value typed as text ("-0" is 0 there too)
         problem = _validate_number(value, register.decimals)
-        number = None if problem is not None else value
+        number = None if problem is not None else value.copy_abs() if value.is_zero() else value
     if (
         problem is not None
         or reading_date > today
@@ -343,7 +347,12 @@ def evaluate(
             if finding.outcome > outcome:
                 outcome = finding.outcome
         too_long = consumption is None
-        if too_long or (limits is not None and consumption is not None and consumption > limits[1]):
+        if too_long or (
+            limits is not None
+            and consumption is not None
+            and expected is not None
+            and thresholds.above_band(consumption, expected, limits[1])
+        ):
             hint = context.decimal_places_hint(number, consumption)
             if hint is not None:
                 findings.append(hint)

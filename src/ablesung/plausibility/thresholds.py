@@ -49,8 +49,8 @@ class Thresholds:
     """The defaults of PLAUSIBILITY.md.
 
     * band (rule 5): warning outside ``[E × (1 − 40 %), E × (1 + 70 %)]`` when
-      the deviation also reaches ``min_deviation`` units; from ``E ≥ 1000``
-      ``−20 %/+50 %``;
+      the deviation also reaches ``min_deviation`` units (exactly 5 is a warning);
+      from ``E ≥ 1000`` ``−20 %/+50 %``;
     * implausible (rule 6): consumption ``≥ 3 × E + 10`` or ``≤ 10 % of E`` for
       ``E ≥ 50``;
     * overflow (rule 3): previous ``≥ 90 %`` of ``10^digits`` and new ``≤ 10 %``;
@@ -87,7 +87,7 @@ class Thresholds:
             widened_lower = lower * self.estimate_widening
             widened_upper = upper * self.estimate_widening
             return (
-                (_ONE - lower / _HUNDRED, _ONE + upper / _HUNDRED),
+                (max(_ZERO, _ONE - lower / _HUNDRED), _ONE + upper / _HUNDRED),
                 (max(_ZERO, _ONE - widened_lower / _HUNDRED), _ONE + widened_upper / _HUNDRED),
             )
 
@@ -111,36 +111,44 @@ class Thresholds:
     def band(
         self, expected: Decimal, previous_is_estimate: bool = False
     ) -> tuple[Decimal, Decimal]:
-        """``(low, high)`` for rule 5: consumptions inside (inclusive) pass.
+        """``(low, high)`` where rule 5's warnings begin, for the settings page's example.
 
         ``low = max(0, min(E × (1 − lower), E − min_deviation))`` and
-        ``high = max(E × (1 + upper), E + min_deviation)``. (The table's
-        "outside the band and deviation ≥ 5" therefore flags a deviation of
-        exactly ``min_deviation`` only where the percentage band is narrower.)
+        ``high = max(E × (1 + upper), E + min_deviation)``: below ``low`` and above
+        ``high`` warns. An edge set by ``min_deviation`` warns itself (a deviation of
+        exactly ``min_deviation`` counts); an edge set by the percentages does not.
         """
-        limits = self.limits(expected, previous_is_estimate)
-        return limits[0], limits[1]
+        low, high, _, _ = self.limits(expected, previous_is_estimate)
+        other = expected - self.min_deviation
+        if other < low:
+            low = other if other > _ZERO else _ZERO
+        other = expected + self.min_deviation
+        if other > high:
+            high = other
+        return low, high
 
     def limits(self, expected: Decimal, previous_is_estimate: bool = False) -> Limits:
         """``(low, high, far too high from, far too low up to)`` for rules 5 and 6.
 
-        The last is ``None`` where rule 6's lower limit does not apply (``E < 50``).
+        ``low`` and ``high`` are the percentage band of rule 5 (its edges belong to the
+        band); :meth:`below_band` and :meth:`above_band` add the minimum deviation. The
+        last is ``None`` where rule 6's lower limit does not apply (``E < 50``).
         """
         low_factor, high_factor = self._factors[expected >= self.narrow_from][previous_is_estimate]
         low = expected * low_factor
-        other = expected - self.min_deviation
-        if other < low:
-            low = other
-        if low < _ZERO:
-            low = _ZERO
         high = expected * high_factor
-        other = expected + self.min_deviation
-        if other > high:
-            high = other
         far_high = expected * self.implausible_factor + self.implausible_add
         if expected <= _ZERO or expected < self.implausible_low_from:
             return low, high, far_high, None
         return low, high, far_high, expected * self._low_fraction
+
+    def below_band(self, consumption: Decimal, expected: Decimal, low: Decimal) -> bool:
+        """Rule 5, lower side: under the band and at least ``min_deviation`` below ``E``."""
+        return consumption < low and expected - consumption >= self.min_deviation
+
+    def above_band(self, consumption: Decimal, expected: Decimal, high: Decimal) -> bool:
+        """Rule 5, upper side: over the band and at least ``min_deviation`` above ``E``."""
+        return consumption > high and consumption - expected >= self.min_deviation
 
     def overflow_zone(self, modulus: Decimal) -> tuple[Decimal, Decimal]:
         """Rule 3: ``(previous at least, new at most)`` for an overflow."""
