@@ -74,6 +74,10 @@ def test_missing_parameter_raises() -> None:
     [
         ("consumption", D("1234.5"), "de", "1.234,5 m³"),
         ("consumption", D("1234.5"), "en", "1,234.5 m³"),
+        # meter readings as the meter shows them: "99.999" would read as a decimal
+        ("value", D("99999"), "de", "99999 m³"),
+        ("previous", D("1234.5"), "de", "1234,5 m³"),
+        ("suggestion", D("1234.5"), "en", "1234.5 m³"),
         ("expected", D("79.6"), "de", "80 m³"),
         ("expected", D("0.254"), "de", "0,25 m³"),
         ("days", 46, "de", "46"),
@@ -99,7 +103,7 @@ def test_result_helpers() -> None:
     assert hint.is_hint
     assert result.codes == ("hint.decimal_places",)
     assert result.messages("de") == [
-        "Nachkommastellen mit eingegeben? Ein Zählerstand von 1.230 kWh würde zum "
+        "Nachkommastellen mit eingegeben? Ein Zählerstand von 1230 kWh würde zum "
         "erwarteten Verbrauch passen."
     ]
     assert result.needs_confirmation

@@ -129,7 +129,7 @@ def test_overflow_consumption_and_message() -> None:
     assert result.consumption == D(80)
     assert result.messages()[0] == (
         "Ihr Zähler ist offenbar übergelaufen und hat wieder bei 0 begonnen "
-        "(von 99.950 m³ auf 30 m³). Ihr Verbrauch beträgt dann 80 m³. "
+        "(von 99950 m³ auf 30 m³). Ihr Verbrauch beträgt dann 80 m³. "
         "Bitte bestätigen Sie die Ablesung."
     )
 

@@ -82,12 +82,16 @@ def _group(digits: str, separator: str) -> str:
     return separator.join(parts)
 
 
-def format_decimal(value: Decimal, lang: str = "de", places: int | None = None) -> str:
+def format_decimal(
+    value: Decimal, lang: str = "de", places: int | None = None, *, grouped: bool = True
+) -> str:
     """``Decimal("1234.5")`` → ``1.234,5`` (de) or ``1,234.5`` (en).
 
     Without ``places`` the exact value is shown without trailing zeros; with
     ``places`` it is rounded half up to that many decimals first (and trailing
-    zeros are dropped as well).
+    zeros are dropped as well). ``grouped=False`` leaves out the thousands separator
+    (``1234,5``): a meter reading is written as the meter shows it, since "99.999"
+    reads as a decimal in German.
     """
     if places is not None:
         value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
@@ -99,8 +103,9 @@ def format_decimal(value: Decimal, lang: str = "de", places: int | None = None) 
         sign, text = "-", text[1:]
     whole, _, fraction = text.partition(".")
     thousands, point = (",", ".") if lang == "en" else (".", ",")
-    grouped = _group(whole, thousands)
-    return f"{sign}{grouped}{point}{fraction}" if fraction else f"{sign}{grouped}"
+    if grouped:
+        whole = _group(whole, thousands)
+    return f"{sign}{whole}{point}{fraction}" if fraction else f"{sign}{whole}"
 
 
 def approximate_places(value: Decimal) -> int:

@@ -24,6 +24,7 @@ LANGUAGES = ("de", "en")
 
 
 class ParamKind(Enum):
+    READING = "reading"  # a meter reading, exact, never grouped: "76414 m³"
     QUANTITY = "quantity"  # exact, with unit: "1.234,5 m³"
     APPROX = "approx"  # rounded, with unit: "80 m³"
     COUNT = "count"  # plain integer: "31"
@@ -33,10 +34,10 @@ class ParamKind(Enum):
 
 
 PARAM_KINDS: dict[str, ParamKind] = {
-    "value": ParamKind.QUANTITY,
-    "previous": ParamKind.QUANTITY,
+    "value": ParamKind.READING,
+    "previous": ParamKind.READING,
     "consumption": ParamKind.QUANTITY,
-    "suggestion": ParamKind.QUANTITY,
+    "suggestion": ParamKind.READING,
     "expected": ParamKind.APPROX,
     "low": ParamKind.APPROX,
     "high": ParamKind.APPROX,
@@ -195,6 +196,8 @@ def format_param(name: str, value: ParamValue, lang: str = "de", unit: str = "m�
     number = Decimal(value)
     if kind is ParamKind.APPROX:
         return f"{format_decimal(number, lang, approximate_places(number))} {unit}"
+    if kind is ParamKind.READING:
+        return f"{format_decimal(number, lang, grouped=False)} {unit}"
     if kind is ParamKind.QUANTITY:
         return f"{format_decimal(number, lang)} {unit}"
     return format_decimal(number, lang)
