@@ -75,9 +75,12 @@ def test_unknown_campaign_without_key_date_is_refused(meter_list: Path) -> None:
 
 
 @pytest.mark.django_db
-def test_a_rolled_back_transaction_never_runs_its_task(
+def test_the_import_task_runs_only_when_the_service_commits(
     meter_list: Path, django_capture_on_commit_callbacks: Any
 ) -> None:
+    """A service is the outermost transaction: it refuses to run inside a caller's
+    transaction (which could still roll back after it), and it enqueues its task on
+    commit only."""
     org = Organisation.objects.create(slug="stadt", name="Stadt")
     actor = Actor.system("test")
     batch, _ = do_upload_meter_list(
@@ -89,18 +92,26 @@ def test_a_rolled_back_transaction_never_runs_its_task(
         actor=actor,
     )
 
-    class Abort(Exception):
-        pass
-
-    def start_then_fail() -> None:
+    def start_inside_a_transaction() -> None:
         with transaction.atomic():
             do_start_import(batch, FINANZ_PLUS_STANDARD, organisation=org, actor=actor)
-            raise Abort
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(Abort):
-        start_then_fail()
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError, match="durable"),
+    ):
+        start_inside_a_transaction()
     assert callbacks == []
     with scopes_disabled():
         batch.refresh_from_db()
         assert batch.status == ImportStatus.PENDING
         assert not Meter.objects.exists()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        do_start_import(batch, FINANZ_PLUS_STANDARD, organisation=org, actor=actor)
+        with scopes_disabled():
+            assert not Meter.objects.exists()  # not before the commit
+    assert len(callbacks) == 1
+    callbacks[0]()
+    with scopes_disabled():
+        assert ImportBatch.objects.get(pk=batch.pk).status == ImportStatus.SUCCEEDED
+        assert Meter.objects.exists()

@@ -241,7 +241,7 @@ def do_update_branding(
         name = f"{LOGO_DIR}/{organisation.slug}-{secrets.token_hex(8)}.jpg"
         new_name = default_storage.save(name, ContentFile(logo))
     try:
-        with transaction.atomic(), organisation_scope(organisation):
+        with transaction.atomic(durable=True), organisation_scope(organisation):
             locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
             old = current_values(locked)
             changed = [name for name in BRANDING_FIELDS if old[name] != cleaned[name]]

@@ -107,7 +107,7 @@ def do_open_campaign(
     open. Raises :class:`CampaignRefused` when the organisation's portal details are missing,
     the window is invalid, or the campaign has been exported; then nothing is stored.
     """
-    with transaction.atomic(), organisation_scope(campaign.organisation):
+    with transaction.atomic(durable=True), organisation_scope(campaign.organisation):
         organisation, row = _lock(campaign)
         if row.status == CampaignStatus.OPEN:
             _copy_state(row, campaign)
@@ -147,7 +147,7 @@ def do_close_campaign(campaign: Campaign, *, actor: Actor) -> bool:
     Returns ``False`` (nothing changed) when it is already closed; raises
     :class:`CampaignRefused` for a draft or an exported campaign.
     """
-    with transaction.atomic(), organisation_scope(campaign.organisation):
+    with transaction.atomic(durable=True), organisation_scope(campaign.organisation):
         organisation, row = _lock(campaign)
         if row.status == CampaignStatus.CLOSED:
             _copy_state(row, campaign)

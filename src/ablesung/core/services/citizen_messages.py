@@ -20,7 +20,7 @@ def do_send_citizen_message(
     """Stores the message for the backend inbox (the form has validated the fields)."""
     if reason not in MessageReason.values:
         raise ValueError(reason)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         message: CitizenMessage = CitizenMessage.objects.create(
             organisation=access.organisation,
             campaign=access.campaign,

@@ -142,9 +142,9 @@ def do_upload_meter_list(
             )
     except FormatError as exc:
         raise ImportRefused(str(exc)) from exc
-    with transaction.atomic(), organisation_scope(organisation):
+    with transaction.atomic(durable=True), organisation_scope(organisation):
         if isinstance(campaign, NewCampaign):
-            campaign = do_create_campaign(
+            campaign = _create_campaign(
                 campaign.name, campaign.key_date, organisation=organisation, actor=actor
             )
         batch = ImportBatch(
@@ -193,7 +193,7 @@ def do_update_import_settings(
         detected = redetect(batch, profile)
     except FormatError as exc:
         raise ImportRefused(str(exc)) from exc
-    with transaction.atomic(), organisation_scope(organisation):
+    with transaction.atomic(durable=True), organisation_scope(organisation):
         locked: ImportBatch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
         if locked.status != ImportStatus.PENDING:
             raise ImportRefused(_("Dieser Import wurde bereits gestartet."))
@@ -206,23 +206,29 @@ def do_update_import_settings(
 def do_create_campaign(
     name: str, key_date: datetime.date, *, organisation: Organisation, actor: Actor
 ) -> Campaign:
+    with transaction.atomic(durable=True), organisation_scope(organisation):
+        return _create_campaign(name, key_date, organisation=organisation, actor=actor)
+
+
+def _create_campaign(
+    name: str, key_date: datetime.date, *, organisation: Organisation, actor: Actor
+) -> Campaign:
+    """A new draft campaign, in the caller's transaction and scope."""
     name = name.strip()
-    with transaction.atomic(), organisation_scope(organisation):
-        if Campaign.with_trashed.filter(name=name).exists():
-            raise ImportRefused(
-                _("Eine Ableseaktion „%(name)s“ gibt es bereits (auch im Papierkorb).")
-                % {"name": name}
-            )
-        campaign: Campaign = Campaign.objects.create(
-            organisation=organisation, name=name, key_date=key_date
+    if Campaign.with_trashed.filter(name=name).exists():
+        raise ImportRefused(
+            _("Eine Ableseaktion „%(name)s“ gibt es bereits (auch im Papierkorb).") % {"name": name}
         )
-        audit.record(
-            "campaign.created",
-            actor=actor,
-            organisation=organisation,
-            obj=campaign,
-            data={"name": name, "key_date": key_date.isoformat()},
-        )
+    campaign: Campaign = Campaign.objects.create(
+        organisation=organisation, name=name, key_date=key_date
+    )
+    audit.record(
+        "campaign.created",
+        actor=actor,
+        organisation=organisation,
+        obj=campaign,
+        data={"name": name, "key_date": key_date.isoformat()},
+    )
     return campaign
 
 
@@ -235,7 +241,7 @@ def do_save_import_profile(
             _("„%(name)s“ ist ein mitgeliefertes Profil; bitte wählen Sie einen anderen Namen.")
             % {"name": profile.name}
         )
-    with transaction.atomic(), organisation_scope(organisation):
+    with transaction.atomic(durable=True), organisation_scope(organisation):
         saved, created = ImportProfile.objects.update_or_create(
             organisation=organisation,
             name=profile.name,
@@ -264,7 +270,7 @@ def do_start_import(
     """Fixes the mapping and queues the import as a background job."""
     from ablesung.core.tasks import run_meter_import
 
-    with transaction.atomic(), organisation_scope(organisation):
+    with transaction.atomic(durable=True), organisation_scope(organisation):
         batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
         if batch.status != ImportStatus.PENDING:
             raise ImportRefused(_("Dieser Import wurde bereits gestartet."))

@@ -41,7 +41,7 @@ def do_create_organisation(
     if not name.strip():
         raise ValidationError(_("Bitte einen Namen angeben."))
     user_model = get_user_model()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         organisation, created = Organisation.objects.get_or_create(
             slug=slug, defaults={"name": name.strip()}
         )

@@ -228,7 +228,7 @@ def do_update_thresholds(
     follows the organisation from then on. Raises :class:`ThresholdsInvalid` (nothing stored)
     when a value is not a number or the resulting set does not pass ``Thresholds.validate()``.
     """
-    with transaction.atomic(), organisation_scope(organisation):
+    with transaction.atomic(durable=True), organisation_scope(organisation):
         locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
         cleaned, thresholds = _checked(values, locked)
         if campaign is None:
@@ -261,7 +261,7 @@ def do_reset_campaign_thresholds(
     campaign: Campaign, *, organisation: Organisation, actor: Actor
 ) -> Thresholds:
     """Drops the campaign's overrides: it follows the organisation's thresholds again."""
-    with transaction.atomic(), organisation_scope(organisation):
+    with transaction.atomic(durable=True), organisation_scope(organisation):
         row = Campaign.objects.select_for_update().get(pk=campaign.pk)
         old = _store(campaign_overrides(row))
         settings = dict(row.settings or {})
@@ -349,7 +349,7 @@ def do_import_consumption_profile(
         "name": profile.name,
         "shares": [str(shares[month]) for month in range(1, 13)],
     }
-    with transaction.atomic(), organisation_scope(organisation):
+    with transaction.atomic(durable=True), organisation_scope(organisation):
         locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
         profiles = dict(locked.settings.get(PROFILES_KEY) or {})
         old = profiles.get(kind)
@@ -370,7 +370,7 @@ def do_import_consumption_profile(
 def do_remove_consumption_profile(*, organisation: Organisation, kind: str, actor: Actor) -> bool:
     """Removes the organisation's own profile for ``kind``: the default applies again."""
     _check_kind(kind)
-    with transaction.atomic(), organisation_scope(organisation):
+    with transaction.atomic(durable=True), organisation_scope(organisation):
         locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
         profiles = dict(locked.settings.get(PROFILES_KEY) or {})
         old = profiles.pop(kind, None)
