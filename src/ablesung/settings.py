@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.forms",  # Django's widget templates for FORM_RENDERER (TemplatesSetting)
     "ablesung.core.language.GermanFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -124,6 +125,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
         "init_command": (
+#: form fields in KERN's markup (templates/includes/field.html) through TEMPLATES
+FORM_RENDERER = "ablesung.core.form_rendering.FormRenderer"
+
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
             "PRAGMA cache_size=-32000; PRAGMA temp_store=MEMORY;"
         ),
@@ -239,7 +243,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "ablesung.lib.static_files.RememberingManifestStaticFilesStorage"
+            "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
             if PRODUCTION
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )

@@ -109,5 +109,5 @@ def test_operator_manages_organisations_in_the_admin(org_a: OrgData, admin_clien
 def test_login_error_is_linked_to_the_field(clerk_a: User) -> None:
     response = Client().post("/konto/anmelden/", {"username": "kein-mail", "password": "x"})
     assert 'aria-invalid="true"' in response.text
-    assert 'aria-describedby="id_username-error"' in response.text
-    assert 'id="id_username-error"' in response.text
+    assert 'aria-describedby="id_username_error"' in response.text
+    assert 'id="id_username_error"' in response.text

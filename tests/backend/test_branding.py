@@ -122,7 +122,7 @@ def test_page_shows_the_fields_grouped_and_the_name_read_only(
     # groups of radios/checkboxes have a legend, and their hint is linked to the group
     assert re.search(r"<legend[^>]*>Akzentfarbe</legend>", text)
     assert re.search(r"<legend[^>]*>Zugang mit eingetippten Angaben</legend>", text)
-    assert 'aria-describedby="id_access_methods-hint"' in text
+    assert 'aria-describedby="id_access_methods_helptext"' in text
     assert "nur über den persönlichen Link oder QR-Code" in text
     # what is still missing before a campaign can open
     assert "Impressum (Link)" in text
@@ -242,7 +242,7 @@ def test_invalid_values_give_400_at_the_field_and_change_nothing(
     assert response.status_code == 400
     errors = response.context["form"].errors
     assert any(message in error for error in errors[field]), errors
-    assert f'id="id_{field}-error"' in response.text
+    assert f'id="id_{field}_error"' in response.text
     assert state(org_a) == before
     assert audit_entries() == []
 
@@ -253,9 +253,9 @@ def test_field_errors_are_linked_for_screen_readers(admin_a: Client, org_a: OrgD
     text = response.text
     widget = re.search(r'<input[^>]*name="imprint_url"[^>]*>', text)
     assert widget is not None
-    assert "id_imprint_url-error" in widget.group(0)
+    assert "id_imprint_url_error" in widget.group(0)
     assert 'aria-invalid="true"' in widget.group(0)
-    fieldset = re.search(r"<fieldset[^>]*id_accent_colour-error[^>]*>", text)
+    fieldset = re.search(r"<fieldset[^>]*id_accent_colour_error[^>]*>", text)
     assert fieldset is not None
     assert "kern-fieldset--error" in fieldset.group(0)
     assert "Bitte korrigieren Sie die markierten Angaben." in text
@@ -323,7 +323,7 @@ def test_a_file_that_is_no_logo_is_rejected(
     assert response.status_code == 400
     errors = response.context["form"].errors["logo"]
     assert any(message in error for error in errors), errors
-    assert 'id="id_logo-error"' in response.text
+    assert 'id="id_logo_error"' in response.text
     assert state(org_a) == before
     assert stored_logos() == []
     assert audit_entries() == []

@@ -147,10 +147,10 @@ def test_invalid_values_give_400_with_the_error_at_the_field(
     errors = response.context["form"].errors
     assert any(e.startswith(message) for e in errors[field]), errors
     # shown at the field, linked for screen readers
-    assert f'id="id_{field}-error"' in response.text
+    assert f'id="id_{field}_error"' in response.text
     widget = re.search(rf'<input[^>]*name="{field}"[^>]*>', response.text)
     assert widget is not None
-    assert f"id_{field}-error" in widget.group(0)
+    assert f"id_{field}_error" in widget.group(0)
     assert 'aria-invalid="true"' in widget.group(0)
     assert "plausibility" not in reload(org_a.organisation).settings
     assert "settings.thresholds_updated" not in actions()
@@ -368,7 +368,7 @@ def test_profile_upload_invalid_lists_errors_and_stores_nothing(
     assert "Zeile 2: „1,2,3“ ist keine gültige Zahl für Januar" in text
     assert "Zeile 4: Februar steht doppelt in der Datei (zuerst in Zeile 3)." in text
     assert "Es fehlen Monate: März" in text
-    assert 'id="id_heat-file-error"' in text
+    assert 'id="id_heat-file_error"' in text
     assert "consumption_profiles" not in reload(org_a.organisation).settings
     assert actions() == []
 

@@ -116,7 +116,7 @@ class MappingForm(forms.Form):
     decimal_comma = forms.BooleanField(
         label=_("Dezimalkomma (1.234,5)"),
         required=False,
-        widget=forms.CheckboxInput(attrs={"class": "kern-form-check__input"}),
+        widget=forms.CheckboxInput(attrs={"class": "kern-form-check__checkbox"}),
     )
     save_as = forms.CharField(
         label=_("Zuordnung als Importprofil speichern unter"),

@@ -141,7 +141,7 @@ class MessageForm(forms.Form):
     reason = forms.ChoiceField(
         label=_("Worum geht es?"),
         choices=MessageReason.choices,
-        widget=forms.RadioSelect,
+        widget=forms.RadioSelect(attrs={"class": "kern-form-check__radio"}),
         error_messages={"required": _("Bitte wählen Sie aus, worum es geht.")},
     )
     text = forms.CharField(

@@ -55,3 +55,4 @@ def queue_reading_confirmation(
         organisation=access.organisation,
         reply_to=access.organisation.contact_email,
     )
+            "decimals": reading.register.meter.decimals,

@@ -58,24 +58,3 @@ def consumption_history(
             year = line.campaign.key_date.year
             by_year[year] = HistoryPoint(str(year), consumption, current=True)
     return [by_year[year] for year in sorted(by_year)[-MAX_YEARS:]]
-
-
-@dataclass(frozen=True)
-class Bar:
-    point: HistoryPoint
-    x: int
-    y: int
-    height: int
-    width: int
-
-
-def chart_bars(points: list[HistoryPoint], *, height: int = 120, bar: int = 40) -> list[Bar]:
-    """Bar geometry for the inline SVG chart (pure arithmetic; the template draws)."""
-    top = max((point.value for point in points), default=Decimal(0))
-    bars = []
-    for index, point in enumerate(points):
-        scaled = int(point.value * height / top) if top > 0 else 0
-        bars.append(
-            Bar(point, x=10 + index * (bar + 20), y=10 + height - scaled, height=scaled, width=bar)
-        )
-    return bars
