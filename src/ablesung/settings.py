@@ -134,19 +134,12 @@ FORM_RENDERER = "ablesung.core.form_rendering.FormRenderer"
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- cache (rate limits, shared between processes) ---------------------------
+# --- Redis, caches, limits -----------------------------------------------------
+# Rate-limit counters (ablesung.core.ratelimit) live in Redis when REDIS_URL is set, else
+# in a table of their own: never in a cache, which may evict them (the database cache
+# deletes a third of its keys once it holds 300). Nothing uses the default cache.
 REDIS_URL = env_str("REDIS_URL")
-if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
-else:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "ablesung_cache",
-        }
-    }
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Import progress is written while the import's transaction holds SQLite's write
 # lock, so it lives outside the database: Redis when configured, else files.

@@ -3,6 +3,9 @@
 from ablesung.settings import *  # noqa: F403
 
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+# Rate-limit counters in their real table (rolled back with each test's transaction),
+# whatever REDIS_URL the shell holds; the Redis store has tests of its own.
+REDIS_URL = ""
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "progress": {

@@ -59,6 +59,7 @@ def test_worker_command_runs_the_daily_purges(settings: Any) -> None:
         call_command("worker", "--once")
     results = sorted(DBTaskResult.objects.values_list("task_path", "status"))
     assert results == [
+        ("ablesung.core.tasks.purge_rate_limit_counters", "SUCCESSFUL"),
         ("ablesung.core.tasks.purge_trash", "SUCCESSFUL"),
         ("ablesung.mail.tasks.purge_finished_mails", "SUCCESSFUL"),
     ]

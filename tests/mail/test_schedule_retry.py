@@ -53,6 +53,7 @@ def test_the_worker_schedule_has_the_daily_purges_and_the_mail_sweep() -> None:
     assert [(type(job).__name__, job.name) for job in schedule.JOBS] == [
         ("DailyJob", "trash.purge"),
         ("DailyJob", "mail.purge"),
+        ("DailyJob", "ratelimit.purge"),
         ("MinuteJob", "mail.retry"),
     ]
 

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.test import Client
 from django_scopes import scopes_disabled
 
@@ -20,8 +19,7 @@ TODAY = datetime.datetime(2026, 12, 30, 10, 0, tzinfo=datetime.UTC)
 
 @pytest.fixture
 def portal_clock() -> Iterator[None]:
-    """30.12.2026, inside the online window 01.12.2026–15.01.2027; a fresh rate-limit cache."""
-    cache.clear()
+    """30.12.2026, inside the online window 01.12.2026–15.01.2027."""
     with time_machine.travel(TODAY, tick=False):
         yield
 

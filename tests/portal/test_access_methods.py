@@ -5,7 +5,6 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.test import Client
 from django_scopes import scopes_disabled
 
@@ -27,8 +26,7 @@ GENERIC_FAILURE = "Die Angaben stimmen nicht mit unseren Unterlagen überein."
 
 
 @pytest.fixture(autouse=True)
-def _clock_and_cache() -> Any:
-    cache.clear()
+def _clock() -> Any:
     with time_machine.travel(datetime.datetime(2026, 12, 30, 10, tzinfo=datetime.UTC), tick=False):
         yield
 

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ablesung.core.models import ScheduledRun
-from ablesung.core.tasks import purge_trash
+from ablesung.core.tasks import purge_rate_limit_counters, purge_trash
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,7 @@ def _purge_finished_mails() -> None:
 JOBS: tuple[Job, ...] = (
     DailyJob("trash.purge", 3, purge_trash.enqueue),
     DailyJob("mail.purge", 4, _purge_finished_mails),
+    DailyJob("ratelimit.purge", 2, purge_rate_limit_counters.enqueue),
     MinuteJob("mail.retry", _retry_due_mails),
 )
 

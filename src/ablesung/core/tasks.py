@@ -19,6 +19,16 @@ def purge_trash() -> dict[str, dict[str, int]]:
 
 
 @task()
+def purge_rate_limit_counters() -> int:
+    """Daily: deletes rate-limit counters whose window has ended (the table never culls)."""
+    from ablesung.core.ratelimit import purge_expired
+
+    deleted = purge_expired()
+    logger.info("rate-limit purge: %s expired counters deleted", deleted)
+    return deleted
+
+
+@task()
 def run_meter_import(batch_id: int) -> str:
     """Runs one queued meter-list import (all or nothing)."""
     from ablesung.core.services.meter_import import run_import

@@ -15,6 +15,7 @@ from ablesung.core.models.membership import Membership, Role
 from ablesung.core.models.meter import Meter, MeterKind
 from ablesung.core.models.organisation import AccentColour, AccessMethod, Organisation
 from ablesung.core.models.property import Property
+from ablesung.core.models.ratelimit import RateLimitCounter
 from ablesung.core.models.reading import (
     ConfirmationReason,
     Outcome,
@@ -47,6 +48,7 @@ __all__ = [
     "Organisation",
     "Outcome",
     "Property",
+    "RateLimitCounter",
     "Reading",
     "ReadingSource",
     "Register",
