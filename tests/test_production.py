@@ -46,6 +46,7 @@ def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
             "PYTHONPATH": str(SRC_DIR),
             "ABLESUNG_ENV": "production",
             "SECRET_KEY": random_secret_key(),
+            "ACCESS_CODE_PEPPER": random_secret_key(),
             "ALLOWED_HOSTS": "ablesung.example",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
             "ABLESUNG_VAR_DIR": str(tmp_path),
@@ -91,6 +92,8 @@ def test_deploy_checks_pass_with_production_settings(tmp_path: Path) -> None:
     [
         ("SECRET_KEY", {"SECRET_KEY": None}),
         ("SECRET_KEY", {"SECRET_KEY": "zu-kurz"}),
+        ("ACCESS_CODE_PEPPER", {"ACCESS_CODE_PEPPER": None}),
+        ("ACCESS_CODE_PEPPER", {"ACCESS_CODE_PEPPER": "x" * 49}),
         ("ALLOWED_HOSTS", {"ALLOWED_HOSTS": None}),
         ("ALLOWED_HOSTS", {"ALLOWED_HOSTS": " , "}),
     ],

@@ -30,9 +30,9 @@ PRODUCTION = ENVIRONMENT == "production"
 DEBUG = env_bool("DEBUG", False) and not PRODUCTION
 
 
-def _development_secret_key() -> str:
-    """A random key kept under var/ so that sessions survive a restart."""
-    path = VAR_DIR / "secret_key"
+def _development_secret(name: str) -> str:
+    """A random value kept in ``var/<name>`` so that it survives a restart."""
+    path = VAR_DIR / name
     if path.exists():
         return path.read_text().strip()
     VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -43,14 +43,22 @@ def _development_secret_key() -> str:
 
 
 SECRET_KEY = env_str("SECRET_KEY")
+#: the key of the access codes' HMAC (ablesung.core.services.access.code_hash): not the
+#: secret key, so that rotating SECRET_KEY leaves every printed letter working
+ACCESS_CODE_PEPPER = env_str("ACCESS_CODE_PEPPER")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 if PRODUCTION:
     if len(SECRET_KEY) < 50:
         raise ImproperlyConfigured("SECRET_KEY must be set (at least 50 characters) in production")
+    if len(ACCESS_CODE_PEPPER) < 50:
+        raise ImproperlyConfigured(
+            "ACCESS_CODE_PEPPER must be set (at least 50 random characters) in production"
+        )
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production")
 else:
-    SECRET_KEY = SECRET_KEY or _development_secret_key()
+    SECRET_KEY = SECRET_KEY or _development_secret("secret_key")
+    ACCESS_CODE_PEPPER = ACCESS_CODE_PEPPER or _development_secret("access_code_pepper")
     ALLOWED_HOSTS = ALLOWED_HOSTS or ["localhost", "127.0.0.1", "[::1]", "testserver"]
 
 BASE_URL = env_str("BASE_URL", "https://localhost:8443").rstrip("/")
@@ -69,6 +77,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",  # Django's widget templates for FORM_RENDERER (TemplatesSetting)
     "django_tasks_db",
 ]
 
@@ -77,7 +86,6 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.forms",  # Django's widget templates for FORM_RENDERER (TemplatesSetting)
     "ablesung.core.language.GermanFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -85,6 +93,9 @@ MIDDLEWARE = [
     "ablesung.accounts.middleware.SessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # 413 before anything reads the body: CsrfViewMiddleware reads POST data in
+    # process_view, which runs after every middleware's __call__; before the scope's 404
+    "ablesung.core.body_limit.RequestBodyLimitMiddleware",
     "ablesung.core.scoping.OrganisationScopeMiddleware",
     "ablesung.core.errors.ErrorIdMiddleware",
 ]
@@ -114,6 +125,9 @@ TEMPLATES = [
     }
 ]
 
+#: form fields in KERN's markup (templates/includes/field.html) through TEMPLATES
+FORM_RENDERER = "ablesung.core.form_rendering.FormRenderer"
+
 # --- database --------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'ablesung.sqlite3'}"
 DATABASES = {
@@ -125,9 +139,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
         "init_command": (
-#: form fields in KERN's markup (templates/includes/field.html) through TEMPLATES
-FORM_RENDERER = "ablesung.core.form_rendering.FormRenderer"
-
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
             "PRAGMA cache_size=-32000; PRAGMA temp_store=MEMORY;"
         ),
@@ -151,6 +162,13 @@ CACHES["progress"] = (
         "LOCATION": str(VAR_DIR / "cache" / "progress"),
     }
 )
+
+#: request bodies above this size get 413 before they are read; upload views allow more
+#: (ablesung.core.body_limit.body_limit)
+REQUEST_BODY_MAX_BYTES = 64 * 1024
+#: confirmation mails a visitor may trigger per day: per letter (or property) and per address
+CONFIRMATION_MAILS_PER_GRANT_PER_DAY = 3
+CONFIRMATION_MAILS_PER_ADDRESS_PER_DAY = 3
 
 # --- background jobs ---------------------------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -276,10 +294,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # no personal link's token in any line (django.request logs the path of a 500)
+    "filters": {"redact_tokens": {"()": "ablesung.lib.log_redact.RedactTokens"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
-        "django.request": {"level": "ERROR"},
+        "django.request": {"level": "ERROR", "filters": ["redact_tokens"]},
         "django_tasks_db": {"level": "WARNING"},
     },
 }

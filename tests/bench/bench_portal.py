@@ -178,6 +178,7 @@ def measure(label: str, database_url: str, work: Path) -> None:
     env.update(
         ABLESUNG_ENV="production",
         SECRET_KEY=secrets.token_urlsafe(50),
+        ACCESS_CODE_PEPPER=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="127.0.0.1",
         ABLESUNG_VAR_DIR=str(work / "var"),
         DATABASE_URL=database_url,

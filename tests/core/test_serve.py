@@ -2,6 +2,7 @@
 
 import datetime
 import itertools
+import json
 import socket
 import ssl
 import stat
@@ -23,6 +24,7 @@ from ablesung.core.management.commands.serve import (
     granian_arguments,
     plan_threads,
     postgres_max_connections,
+    write_log_config,
 )
 from ablesung.lib import tls
 
@@ -148,6 +150,28 @@ def test_granian_arguments_plain_http() -> None:
     assert "--ssl-certificate" not in args
     assert "--access-log" in args
     assert "--blocking-threads" in args
+
+
+def test_the_access_log_goes_through_the_token_filter(tmp_path: Path) -> None:
+    """granian's access log prints paths: its logger gets the filter that redacts /r/<token>."""
+    config_file = write_log_config(tmp_path)
+    args = granian_arguments(
+        host="127.0.0.1",
+        port=8443,
+        workers=1,
+        threads=2,
+        cert=None,
+        key=None,
+        access_log=True,
+        log_config=config_file,
+    )
+    assert args[args.index("--log-config") + 1] == str(config_file)
+    config = json.loads(config_file.read_text())
+    assert config["loggers"]["granian.access"]["filters"] == ["redact_tokens"]
+    assert config["filters"]["redact_tokens"]["()"] == "ablesung.lib.log_redact.RedactTokens"
+    # granian's own handlers and formats are kept (its configuration is replaced per key)
+    assert set(config["handlers"]) >= {"console", "access"}
+    assert config["loggers"]["_granian"]["handlers"] == ["console"]
 
 
 def test_serve_refuses_cert_without_key(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ import time_machine
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -20,15 +19,11 @@ from django_scopes import scopes_disabled
 from ablesung.core.models import Campaign, CampaignStatus, Property
 from ablesung.core.services.access import IssuedAccess, do_issue_access
 from ablesung.core.services.actor import Actor
+from ablesung.portal import access_views
 from tests.conftest import OrgData
 
 FAILURE = "Zugangscode oder Zählernummer stimmen nicht. Bitte prüfen Sie Ihre Angaben."
 VOLATILE = re.compile(r'(name="csrfmiddlewaretoken" value=|nonce=)"[^"]*"')
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    cache.clear()
 
 
 def open_campaign(data: OrgData, **fields: Any) -> None:
@@ -259,6 +254,52 @@ def test_forwarded_for_counts_behind_a_trusted_proxy(
     assert typed(other_client, "ABCD-EFGH-JKM", "y-other").status_code == 200
 
 
+def test_an_ipv6_network_shares_one_budget(
+    frozen_clock: None, org_a: OrgData, access_a: IssuedAccess
+) -> None:
+    """Every host of a /64 counts as one client: one subscriber usually holds the whole /64."""
+    for host in range(10):
+        client = Client(REMOTE_ADDR=f"2001:db8:aa:bb:{host:x}::1")
+        assert typed(client, "ABCD-EFGH-JKM", f"v6-{host}").status_code == 200
+    same_network = Client(REMOTE_ADDR="2001:db8:aa:bb:ffff:ffff:ffff:fffe")
+    assert typed(same_network, access_a.code, org_a.meter.number).status_code == 429
+    next_network = Client(REMOTE_ADDR="2001:db8:aa:bc::1")
+    assert typed(next_network, access_a.code, org_a.meter.number).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("failing", "then"),
+    [("::ffff:203.0.113.60", "203.0.113.60"), ("203.0.113.61", "::ffff:203.0.113.61")],
+)
+def test_an_ipv4_mapped_address_counts_as_ipv4(
+    frozen_clock: None, org_a: OrgData, access_a: IssuedAccess, failing: str, then: str
+) -> None:
+    for attempt in range(10):
+        assert (
+            typed(Client(REMOTE_ADDR=failing), "ABCD-EFGH-JKM", f"m-{attempt}").status_code == 200
+        )
+    assert typed(Client(REMOTE_ADDR=then), access_a.code, org_a.meter.number).status_code == 429
+
+
+def test_printed_codes_survive_a_new_secret_key(
+    org_a: OrgData, access_a: IssuedAccess, settings: Any
+) -> None:
+    """Codes are hashed with a pepper of their own: rotating SECRET_KEY keeps letters working."""
+    settings.SECRET_KEY = "ein-ganz-anderer-geheimer-schluessel-" + "x" * 40
+    response = typed(Client(), access_a.code, org_a.meter.number)
+    assert response.status_code == 302
+    assert response["Location"] == "/portal/"
+
+
+def test_a_new_pepper_invalidates_printed_codes(
+    org_a: OrgData, access_a: IssuedAccess, settings: Any
+) -> None:
+    settings.ACCESS_CODE_PEPPER = "ein-anderer-pfeffer-" + "y" * 40
+    response = typed(Client(), access_a.code, org_a.meter.number)
+    assert response.status_code == 200
+    assert FAILURE in response.text
+
+
 def test_reissued_link_no_longer_opens_and_ends_the_old_session(
     org_a: OrgData, access_a: IssuedAccess
 ) -> None:
@@ -358,3 +399,40 @@ def test_no_token_or_code_in_the_logs(org_a: OrgData, caplog: pytest.LogCaptureF
     logged += caplog.text
     for secret in (access.token, access.code, access.code.replace("-", ""), access.token[:-1]):
         assert secret not in logged
+
+
+def test_no_token_code_or_meter_number_in_the_logs_of_a_crash(
+    org_a: OrgData, access_a: IssuedAccess, caplog: pytest.LogCaptureFixture, monkeypatch: Any
+) -> None:
+    """A journey, then an unhandled error at the link: the lines name ``/r/…`` only."""
+    caplog.set_level(logging.DEBUG)
+    citizen = Client(REMOTE_ADDR="198.51.100.201")
+    assert citizen.get(f"/r/{access_a.token}").status_code == 302
+    stranger = Client(REMOTE_ADDR="198.51.100.202")
+    assert typed(stranger, "ABCD-EFGH-JKM", org_a.meter.number).status_code == 200
+    assert typed(stranger, access_a.code, "falsch-4711").status_code == 200
+    submitted = citizen.post(
+        f"/portal/zaehler/{org_a.meter.pk}/",
+        {f"value_{org_a.register.pk}": "76450", "reading_date": timezone.localdate().isoformat()},
+    )
+    assert submitted.status_code == 302
+
+    def crash(token: str) -> None:
+        raise RuntimeError("Datenbank weg")
+
+    monkeypatch.setattr(access_views, "resolve_token", crash)
+    response = Client(raise_request_exception=False).get(f"/r/{access_a.token}")
+    assert response.status_code == 500
+    logged = "\n".join(record.getMessage() for record in caplog.records) + "\n" + caplog.text
+    # the crash is logged twice (with its error id, and by Django), the path redacted
+    assert re.search(r"unhandled error \w+ on /r/…", logged), logged
+    assert "Internal Server Error: /r/…" in logged, logged
+    assert "Datenbank weg" in logged  # with its trace
+    for secret in (
+        access_a.token,
+        access_a.code,
+        access_a.code.replace("-", ""),
+        org_a.meter.number,
+        "falsch-4711",
+    ):
+        assert secret not in logged, secret

@@ -14,9 +14,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from ablesung.backend.branding_forms import BrandingForm
+from ablesung.core.body_limit import MULTIPART_OVERHEAD, body_limit
 from ablesung.core.scoping import OrgRequest, require_permission
 from ablesung.core.services.actor import Actor
 from ablesung.core.services.branding import (
+    LOGO_MAX_BYTES,
     BrandingInvalid,
     current_values,
     do_update_branding,
@@ -26,6 +28,7 @@ from ablesung.core.services.branding import (
 TEMPLATE = "backend/settings_branding.html"
 
 
+@body_limit(LOGO_MAX_BYTES + MULTIPART_OVERHEAD)
 @never_cache
 @login_required
 @require_permission("manage_settings")

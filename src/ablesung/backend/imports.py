@@ -7,10 +7,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ablesung.backend.forms import MappingForm, UploadForm, initial_mapping
+from ablesung.core.body_limit import MULTIPART_OVERHEAD, body_limit
 from ablesung.core.models import Campaign, CampaignStatus, ImportBatch, ImportStatus
 from ablesung.core.scoping import OrgRequest, require_permission
 from ablesung.core.services.actor import Actor
@@ -30,7 +32,6 @@ from ablesung.formats import FIELDS, FileLayout, FormatError, Limits, Profile, p
 from ablesung.lib.safe_csv import csv_lines
 
 ERRORS_SHOWN = 500
-UPLOAD_OVERHEAD = 1024 * 1024  # form fields and multipart boundaries
 
 
 def _importable_campaigns() -> list[tuple[int, str]]:
@@ -38,17 +39,16 @@ def _importable_campaigns() -> list[tuple[int, str]]:
     return [(c.pk, f"{c.name} ({c.key_date:%d.%m.%Y})") for c in campaigns.order_by("-key_date")]
 
 
+# a larger body is refused before Django reads it into a temporary file
+@body_limit(
+    Limits().max_bytes + MULTIPART_OVERHEAD, gettext_lazy("Die Datei ist größer als 50 MB.")
+)
 @never_cache
 @login_required
 @require_permission("import")
 @require_http_methods(["GET", "POST"])
 def upload(request: OrgRequest, org: str) -> HttpResponse:
     profiles = available_profiles(request.organisation)
-    if request.method == "POST" and _too_large(request):
-        # refused before Django reads the body into a temporary file
-        form = UploadForm(campaigns=_importable_campaigns(), profiles=list(profiles))
-        context = {"form": form, "upload_error": _("Die Datei ist größer als 50 MB.")}
-        return render(request, "backend/import_upload.html", context, status=413)
     form = UploadForm(
         request.POST or None,
         request.FILES or None,
@@ -79,14 +79,6 @@ def upload(request: OrgRequest, org: str) -> HttpResponse:
     return render(
         request, "backend/import_upload.html", {"form": form}, status=400 if form.errors else 200
     )
-
-
-def _too_large(request: OrgRequest) -> bool:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return False
-    return length > Limits().max_bytes + UPLOAD_OVERHEAD
 
 
 @never_cache

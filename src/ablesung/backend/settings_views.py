@@ -26,6 +26,7 @@ from ablesung.backend.settings_forms import (
     ThresholdsForm,
     initial_values,
 )
+from ablesung.core.body_limit import MULTIPART_OVERHEAD, body_limit
 from ablesung.core.models import Campaign, Organisation
 from ablesung.core.scoping import OrgRequest, has_permission, require_permission
 from ablesung.core.services.actor import Actor
@@ -148,6 +149,7 @@ def plausibility_example(request: OrgRequest, org: str) -> HttpResponse:
 # --- organisation ---------------------------------------------------------------------------
 
 
+@body_limit(MAX_PROFILE_BYTES + MULTIPART_OVERHEAD)  # the consumption-profile upload
 @never_cache
 @login_required
 @require_permission("view")

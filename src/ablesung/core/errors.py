@@ -9,6 +9,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 
+from ablesung.lib.log_redact import redact
+
 logger = logging.getLogger("ablesung.errors")
 
 
@@ -29,7 +31,8 @@ class ErrorIdMiddleware:
             return  # Django answers these with 4xx; they are not crashes
         error_id = secrets.token_hex(6)
         request.error_id = error_id  # type: ignore[attr-defined]
-        logger.error("unhandled error %s on %s", error_id, request.path, exc_info=exception)
+        # the path of a personal link holds its token: never logged (SECURITY.md)
+        logger.error("unhandled error %s on %s", error_id, redact(request.path), exc_info=exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

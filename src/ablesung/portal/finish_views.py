@@ -1,18 +1,22 @@
 """The summary with the send button, and the receipt (plus the confirmation mail)."""
 
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ablesung.core.language import engine_language
 from ablesung.core.models import Reading
 from ablesung.core.services.access import PortalAccess
-from ablesung.core.services.confirmation import queue_reading_confirmation
+from ablesung.core.services.confirmation import (
+    TooManyConfirmations,
+    do_queue_reading_confirmation,
+)
 from ablesung.portal.forms import CONFIRMATION_EMAIL_KEY, FinishForm
 from ablesung.portal.pages import (
     LineView,
+    citizen_actor,
     line_views,
     page_context,
     portal_page,
@@ -26,6 +30,19 @@ def _entered(access: PortalAccess) -> list[LineView]:
     return [view for view in line_views(property_lines(access)) if view.effective is not None]
 
 
+def _queue_confirmation(
+    request: HttpRequest, access: PortalAccess, readings: list[Reading], email: str
+) -> bool:
+    """Queues the confirmation mail; ``False`` when today's mails are used up."""
+    try:
+        do_queue_reading_confirmation(
+            access, readings, email=email, lang=engine_language(), actor=citizen_actor(request)
+        )
+    except TooManyConfirmations:
+        return False
+    return True
+
+
 @portal_page
 @require_http_methods(["GET", "POST"])
 def finish(request: HttpRequest) -> HttpResponse:
@@ -35,18 +52,27 @@ def finish(request: HttpRequest) -> HttpResponse:
     form = FinishForm(
         request.POST or None, initial={"email": request.session.get(CONFIRMATION_EMAIL_KEY, "")}
     )
+    refused = False
     if request.method == "POST" and entered and form.is_valid():
         email = form.cleaned_data.get("email") or ""
         readings = [view.effective for view in entered if view.effective is not None]
-        if email:
-            with transaction.atomic():
-                queue_reading_confirmation(access, readings, email=email, lang=engine_language())
-        request.session[LAST_SUBMISSION_KEY] = {
-            "readings": [reading.pk for reading in readings],
-            "email": bool(email),
-        }
-        return HttpResponseRedirect(reverse("portal:confirmation"))
-    status = 400 if form.errors else 200
+        if email and not _queue_confirmation(request, access, readings, email):
+            refused = True
+            form.add_error(
+                "email",
+                _(
+                    "Für heute wurden schon zu viele Bestätigungen verschickt. Ihre "
+                    "Zählerstände sind gespeichert. Senden Sie ohne E-Mail-Adresse ab oder "
+                    "versuchen Sie es morgen erneut."
+                ),
+            )
+        else:
+            request.session[LAST_SUBMISSION_KEY] = {
+                "readings": [reading.pk for reading in readings],
+                "email": bool(email),
+            }
+            return HttpResponseRedirect(reverse("portal:confirmation"))
+    status = 429 if refused else 400 if form.errors else 200
     context = page_context(request, entered=entered, form=form)
     return render(request, "portal/finish.html", context, status=status)
 

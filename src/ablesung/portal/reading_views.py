@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ablesung import plausibility as engine
+from ablesung.core.body_limit import MULTIPART_OVERHEAD, body_limit
 from ablesung.core.models import ConfirmationReason, Meter, ReadingSource
 from ablesung.core.services.access import PortalAccess, same_person_properties
 from ablesung.core.services.history import consumption_history
@@ -32,7 +33,7 @@ from ablesung.portal.pages import (
     property_lines,
     property_lines_query,
 )
-from ablesung.portal.session import switch_property
+from ablesung.portal.session import has_portal_cookie, switch_property
 
 
 @portal_page
@@ -84,6 +85,7 @@ def _photo(request: HttpRequest) -> tuple[bytes | None, str]:
         return None, rejected.message
 
 
+@body_limit(MAX_PHOTO_BYTES + MULTIPART_OVERHEAD, allowed=has_portal_cookie)
 @portal_page
 @require_http_methods(["GET", "POST"])
 def meter_form(request: HttpRequest, meter_id: int) -> HttpResponse:

@@ -56,14 +56,25 @@ def forget(request: HttpRequest, response: HttpResponseBase) -> None:
         response.delete_cookie(settings.PORTAL_COOKIE_NAME, samesite="Lax")
 
 
-def current_access(request: HttpRequest) -> PortalAccess | None:
-    """The access of this browser's portal session, if it is genuine, not older than
-    ``SESSION_COOKIE_AGE`` and still opens the portal."""
+def _signed_data(request: HttpRequest) -> Any:
+    """The portal cookie's content if its signature holds and it is not too old, else None."""
     value = request.COOKIES.get(settings.PORTAL_COOKIE_NAME)
     if not value:
         return None
     try:
-        data = signing.loads(value, salt=SALT, max_age=settings.SESSION_COOKIE_AGE)
+        return signing.loads(value, salt=SALT, max_age=settings.SESSION_COOKIE_AGE)
     except signing.BadSignature:  # forged, changed or expired (SignatureExpired)
         return None
-    return load_access(data)
+
+
+def has_portal_cookie(request: HttpRequest) -> bool:
+    """Whether the browser holds a genuine portal cookie (signature and age only, no query):
+    who may send a photo-sized body to the portal."""
+    return _signed_data(request) is not None
+
+
+def current_access(request: HttpRequest) -> PortalAccess | None:
+    """The access of this browser's portal session, if it is genuine, not older than
+    ``SESSION_COOKIE_AGE`` and still opens the portal."""
+    data = _signed_data(request)
+    return None if data is None else load_access(data)

@@ -59,8 +59,11 @@ class IssuedAccess:
 
 
 def code_hash(normalised_code: str) -> str:
-    """HMAC-SHA256 of a normalised code, keyed with the secret key (fast on purpose)."""
-    key = settings.SECRET_KEY.encode()
+    """HMAC-SHA256 of a normalised code, keyed with ``ACCESS_CODE_PEPPER`` (fast on purpose).
+
+    The pepper is not ``SECRET_KEY``: rotating the secret key leaves printed codes working.
+    """
+    key = settings.ACCESS_CODE_PEPPER.encode()
     return hmac.new(key, normalised_code.encode(), hashlib.sha256).hexdigest()
 
 
