@@ -21,6 +21,7 @@ import urllib.parse
 import urllib.request
 import zoneinfo
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,7 +168,7 @@ def test_no_token_code_or_meter_number_in_the_server_output(served: Served) -> N
     )
     assert status == 200, page  # the redirect to the overview, followed
     # the forced error: the rate-limit table is gone, the link answers 500
-    with sqlite3.connect(served.database) as db:
+    with closing(sqlite3.connect(served.database)) as db:
         db.execute("DROP TABLE core_ratelimitcounter")
     status, page = Browser(served).get(f"/r/{letter['token']}")
     assert status == 500
