@@ -89,7 +89,7 @@ def record(line: CampaignMeter, value: int, source: str = ReadingSource.PHONE) -
         ).get(pk=line.pk)
     return readings.do_record_reading(
         line,
-        readings.Submission(str(value), TODAY, reason="vacancy"),
+        readings.Submission(str(value), TODAY, confirmed=True, note="Rückruf"),
         source=source,
         actor=Actor.system("test"),
         today=TODAY,

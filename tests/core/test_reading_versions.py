@@ -112,7 +112,7 @@ def record(
 ) -> Reading:
     return do_record_reading(
         reg.line,
-        Submission(str(value), TODAY, reason="vacancy", note=note),
+        Submission(str(value), TODAY, reason="vacancy", note=note, confirmed=True),
         source=source,
         actor=CLERK,
         today=TODAY,
@@ -255,7 +255,7 @@ def test_an_exported_campaigns_readings_cannot_be_trashed() -> None:
 def test_only_the_effective_version_is_released_and_implausible_needs_a_note() -> None:
     reg = new_register()
     apply(reg, "record 1010")
-    apply(reg, "record 1900")  # far more than expected: implausible
+    apply(reg, "clerk-note 1900")  # far more than expected: implausible, stored with a note
     older, newer = versions(reg)
     assert newer.outcome == "implausible"
     with pytest.raises(ReadingRefused, match="gültige"):

@@ -22,7 +22,12 @@ from ablesung.core.models import (
 )
 from ablesung.core.scoping import organisation_scope
 from ablesung.core.services.actor import Actor
-from ablesung.core.services.readings import ReadingRefused, Submission, do_record_readings
+from ablesung.core.services.readings import (
+    ReadingConflict,
+    ReadingRefused,
+    Submission,
+    do_record_readings,
+)
 from tests.conftest import OrgData
 
 TODAY = datetime.date(2026, 12, 30)
@@ -131,3 +136,62 @@ def test_a_released_reading_is_not_deleted_through_the_backend(
     assert "kann nicht gelöscht werden" in response.text
     with scopes_disabled():
         assert Reading.objects.get(pk=org_a.reading.pk).is_effective
+
+
+def capture(data: OrgData, value: str, **extra: object) -> Reading:
+    """A clerk's phone capture of organisation A's register (see the fixture's line)."""
+    expected = extra.pop("expected", None)
+    source = str(extra.pop("source", ReadingSource.PHONE))
+    with organisation_scope(data.organisation):
+        lines = CampaignMeter.objects.filter(pk=data.campaign_meter.pk)
+    [recorded] = do_record_readings(
+        lines,
+        {data.register.pk: Submission(value, TODAY, **extra)},  # type: ignore[arg-type]
+        organisation=data.organisation,
+        source=source,
+        actor=Actor.system("clerk"),
+        today=TODAY,
+        expected=expected,  # type: ignore[arg-type]
+    )
+    return recorded.reading
+
+
+def test_two_clerks_saving_from_the_same_version_conflict(org_a: OrgData) -> None:
+    """Both saw the fixture's reading; the second is told the newer value, nothing is
+    overwritten silently."""
+    seen = {org_a.register.pk: org_a.reading.pk}
+    first = capture(org_a, "76450", expected=seen)
+    with pytest.raises(ReadingConflict, match="76450") as conflict:
+        capture(org_a, "76455", expected=seen)
+    assert conflict.value.current is not None
+    assert conflict.value.current.pk == first.pk
+    assert "Telefon" in conflict.value.messages[0]
+    with scopes_disabled():
+        assert Reading.objects.get(is_effective=True, register=org_a.register).pk == first.pk
+    # saving on top of what one has seen works
+    assert capture(org_a, "76455", expected={org_a.register.pk: first.pk}).value == 76455
+
+
+def test_a_value_that_exists_is_replaced_only_after_an_explicit_choice(org_a: OrgData) -> None:
+    """The capture screen says it saw no value (expected None): the citizen's value wins
+    until the clerk chooses to replace it."""
+    with pytest.raises(ReadingConflict, match="76440"):
+        capture(org_a, "76450", expected={org_a.register.pk: None})
+
+
+@pytest.mark.parametrize(
+    ("value", "extra", "problem"),
+    [
+        ("76464", {}, "bestätigen Sie den Hinweis"),  # a warning: one confirming key press
+        ("76700", {"confirmed": True}, "unplausibler Wert wird nur mit einem Vermerk"),
+        ("76430", {"source": ReadingSource.MANUAL_ESTIMATE}, "Schätzung braucht einen Vermerk"),
+    ],
+)
+def test_clerks_confirm_warnings_and_note_implausible_values(
+    org_a: OrgData, value: str, extra: dict[str, object], problem: str
+) -> None:
+    with pytest.raises(ReadingRefused, match=problem):
+        capture(org_a, value, **extra)
+    stored = capture(org_a, value, **{**extra, "confirmed": True, "note": "Rückruf: stimmt"})
+    assert stored.value == int(value)
+    assert stored.note == "Rückruf: stimmt"

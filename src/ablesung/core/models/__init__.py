@@ -17,6 +17,8 @@ from ablesung.core.models.organisation import AccentColour, AccessMethod, Organi
 from ablesung.core.models.property import Property
 from ablesung.core.models.ratelimit import RateLimitCounter
 from ablesung.core.models.reading import (
+    CAPTURE_SOURCES,
+    ESTIMATE_SOURCES,
     ConfirmationReason,
     Outcome,
     Reading,
@@ -24,9 +26,12 @@ from ablesung.core.models.reading import (
     ReviewState,
 )
 from ablesung.core.models.register import Register, RegisterCode
+from ablesung.core.models.release import ReleaseLogEntry, ReleaseRun
 from ablesung.core.models.schedule import ScheduledRun
 
 __all__ = [
+    "CAPTURE_SOURCES",
+    "ESTIMATE_SOURCES",
     "AccentColour",
     "AccessGrant",
     "AccessMethod",
@@ -53,6 +58,8 @@ __all__ = [
     "ReadingSource",
     "Register",
     "RegisterCode",
+    "ReleaseLogEntry",
+    "ReleaseRun",
     "ReviewState",
     "Role",
     "ScheduledRun",

@@ -32,6 +32,11 @@ class CampaignMeter(TenantModel):
     #: the number of the register's newest reading version in this campaign; a version
     #: number is never given twice, not even after its version was purged
     last_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    #: a clerk asked for the meter to be read again (Kontrollablesung): shown in lists and
+    #: in the export until the flag is cleared
+    control_requested_at = models.DateTimeField(
+        _("Kontrollablesung angefordert am"), null=True, blank=True, editable=False
+    )
     row_number = models.PositiveIntegerField(_("Zeile"), null=True, blank=True)
     raw_row = models.JSONField(_("Importzeile"), default=list, blank=True)
 
@@ -47,3 +52,7 @@ class CampaignMeter(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}:{self.register_id}"
+
+    @property
+    def control_requested(self) -> bool:
+        return self.control_requested_at is not None

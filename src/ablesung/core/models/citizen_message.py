@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -31,6 +32,15 @@ class CitizenMessage(TenantModel):
     phone = models.CharField(_("Telefon für Rückfragen"), max_length=50, blank=True)
     email = models.EmailField(_("E-Mail für Rückfragen"), blank=True)
     handled_at = models.DateTimeField(_("erledigt am"), null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("zuständig"),
+    )
+    note = models.TextField(_("Vermerk der Verwaltung"), max_length=2000, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -41,5 +51,8 @@ class CitizenMessage(TenantModel):
     def __str__(self) -> str:
         return f"{self.property_id}: {self.get_reason_display()}"
 
+    def is_open(self) -> bool:  # a method: the field "property" hides the builtin here
+        return self.handled_at is None
+
     def personal_fields(self) -> tuple[str, ...]:
-        return ("text", "phone", "email")
+        return ("text", "phone", "email", "note")

@@ -10,9 +10,21 @@ class ReadingSource(models.TextChoices):
     LETTER = "letter", _("Ablesekarte")
     PHONE = "phone", _("Telefon")
     IN_PERSON = "in_person", _("Persönlich")
-    STAFF = "staff", _("Ableser:in / Mitarbeiter:in")
-    ESTIMATE = "estimate", _("Schätzung")
+    STAFF = "staff", _("Ablesung vor Ort")
+    ESTIMATE = "estimate", _("Schätzung (automatisch)")
+    MANUAL_ESTIMATE = "estimate_manual", _("Schätzung (manuell)")
     IMPORT = "import", _("Import")
+
+
+#: what a clerk captures from (the capture screen's choice), in the order offered
+CAPTURE_SOURCES = (
+    ReadingSource.LETTER,
+    ReadingSource.PHONE,
+    ReadingSource.IN_PERSON,
+    ReadingSource.STAFF,
+)
+#: estimates never count as readings in later plausibility checks
+ESTIMATE_SOURCES = (ReadingSource.ESTIMATE, ReadingSource.MANUAL_ESTIMATE)
 
 
 class Outcome(models.TextChoices):
@@ -62,7 +74,7 @@ class Reading(TrashableModel):
     is_effective = models.BooleanField(_("gültig"), default=False, editable=False)
     value = models.DecimalField(_("Zählerstand"), max_digits=16, decimal_places=4)
     reading_date = models.DateField(_("Ablesedatum"))
-    source = models.CharField(_("Quelle"), max_length=10, choices=ReadingSource.choices)
+    source = models.CharField(_("Quelle"), max_length=16, choices=ReadingSource.choices)
     comment = models.TextField(_("Bemerkung"), max_length=500, blank=True)
     reason = models.CharField(
         _("Bestätigt wegen"), max_length=20, choices=ConfirmationReason.choices, blank=True

@@ -126,7 +126,9 @@ def _demo_readings(
         assert line.previous_value is not None
         assert line.previous_year_consumption is not None
         value = int(line.previous_value + line.previous_year_consumption) + extra
-        submission = Submission(str(value), today, reason="more_people")
+        submission = Submission(
+            str(value), today, reason="more_people", confirmed=True, note="Demo: Rückruf"
+        )
         return do_record_reading(line, submission, source=source, actor=actor).reading.pk
 
     corrected, released, trashed = (list(chosen.values()) + [None] * 3)[:3]

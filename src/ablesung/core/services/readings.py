@@ -59,6 +59,7 @@ from ablesung.core.scoping import organisation_scope
 from ablesung.core.services import audit
 from ablesung.core.services.actor import Actor
 from ablesung.core.services.plausibility_settings import campaign_thresholds, weights_for
+from ablesung.plausibility import format_date, format_decimal
 
 UNITS = {"electricity": "kWh", "heat": "kWh"}
 MAX_COMMENT = 500
@@ -74,6 +75,29 @@ class ReadingRefused(Exception):
         self.messages = list(messages)
 
 
+class ReadingConflict(ReadingRefused):
+    """Someone stored another version since the writer saw the register: nothing is
+    overwritten silently. ``current`` is the newer effective version (or ``None``)."""
+
+    def __init__(self, current: Reading | None) -> None:
+        if current is None:
+            message = _(
+                "Der Wert, den Sie ersetzen wollten, ist inzwischen gelöscht. Bitte prüfen "
+                "Sie den Zähler noch einmal."
+            )
+        else:
+            message = _(
+                "Inzwischen wurde ein anderer Wert gespeichert: %(value)s (%(source)s, "
+                "%(date)s). Bitte prüfen Sie, ob Ihr Wert ihn ersetzen soll."
+            ) % {
+                "value": format_decimal(current.value, engine_language(), grouped=False),
+                "source": current.get_source_display(),
+                "date": format_date(current.reading_date, engine_language()),
+            }
+        super().__init__(message)
+        self.current = current
+
+
 @dataclass(frozen=True)
 class Submission:
     """What a citizen or clerk typed for one register."""
@@ -83,7 +107,11 @@ class Submission:
     reason: str = ""
     reason_text: str = ""
     comment: str = ""
-    note: str = ""  # a clerk's note; required to replace a released value
+    #: a clerk's note: required to replace a released value, to store an implausible value
+    #: and for a manual estimate
+    note: str = ""
+    #: a clerk confirmed a warning (one key press on the capture screen)
+    confirmed: bool = False
 
 
 @dataclass
@@ -232,17 +260,33 @@ def _refusal_for_state(
     return None
 
 
-def _validate_submission(submission: Submission, result: engine.CheckResult) -> list[str]:
+def _validate_submission(
+    submission: Submission, result: engine.CheckResult, source: str
+) -> list[str]:
+    """Citizens confirm a questioned value with a reason; clerks confirm a warning with
+    one key press and an implausible value with a note. Errors are never stored."""
     problems = []
     if result.outcome is engine.Outcome.ERROR:
         problems.extend(result.messages(engine_language()))
-    elif result.needs_confirmation:
-        if submission.reason not in ConfirmationReason.values:
+    elif source == ReadingSource.ONLINE:
+        if result.needs_confirmation and submission.reason not in ConfirmationReason.values:
             problems.append(
                 _("Bitte korrigieren Sie den Wert oder bestätigen Sie ihn mit einer Begründung.")
             )
-        elif submission.reason == ConfirmationReason.OTHER and not submission.reason_text.strip():
+        elif (
+            result.needs_confirmation
+            and submission.reason == ConfirmationReason.OTHER
+            and not submission.reason_text.strip()
+        ):
             problems.append(_("Bitte beschreiben Sie kurz den Grund."))
+    elif result.outcome is engine.Outcome.IMPLAUSIBLE and not submission.note.strip():
+        problems.append(_("Ein unplausibler Wert wird nur mit einem Vermerk gespeichert."))
+    elif result.outcome is engine.Outcome.WARNING and not (
+        submission.confirmed or submission.note.strip()
+    ):
+        problems.append(_("Bitte bestätigen Sie den Hinweis oder korrigieren Sie den Wert."))
+    if source == ReadingSource.MANUAL_ESTIMATE and not submission.note.strip():
+        problems.append(_("Eine manuelle Schätzung braucht einen Vermerk."))
     if len(submission.comment) > MAX_COMMENT:
         problems.append(_("Die Bemerkung darf höchstens 500 Zeichen lang sein."))
     if len(submission.reason_text) > MAX_REASON_TEXT:
@@ -294,11 +338,13 @@ def _record(
     if refusal:
         raise ReadingRefused(refusal)
     result = check_value(line, submission.value, submission.reading_date, today=today)
-    problems = _validate_submission(submission, result)
+    problems = _validate_submission(submission, result, source)
     if problems:
         raise ReadingRefused(*problems)
     assert result.value is not None  # not an error, so the value was read
-    reason = submission.reason if result.needs_confirmation else ""
+    reason = submission.reason if result.needs_confirmation and submission.reason else ""
+    if reason and reason not in ConfirmationReason.values:
+        reason = ""
     reason_text = submission.reason_text.strip() if reason else ""
     if photo is None and _unchanged(current, submission, result.value, reason, reason_text, source):
         assert current is not None
@@ -361,15 +407,19 @@ def do_record_readings(
     actor: Actor,
     photo: bytes | None = None,
     today: datetime.date | None = None,
+    expected: Mapping[int, int | None] | None = None,
 ) -> list[Recorded]:
     """Checks and stores the values of several registers of one campaign, all or none.
 
     ``lines``: the caller's query (built in ``organisation``'s scope) of the campaign-meter
-    rows it may write, e.g. a citizen's meter; ``submissions``: the value per register id, each of which must be one
-    of those lines. The lines are locked, their effective readings read under the lock,
-    every value checked and stored as a new version (an unchanged resubmission stores
-    nothing). Raises :class:`ReadingRefused` and stores nothing when one register is
-    refused; photo files stored for a refused submission are removed again.
+    rows it may write, e.g. a citizen's meter; ``submissions``: the value per register
+    id, each of which must be one of those lines. The lines are locked, their effective
+    readings read under the lock, every value checked and stored as a new version (an
+    unchanged resubmission stores nothing). ``expected``: per register, the id of the
+    effective version the writer saw (``None``: none); if another one is effective now,
+    :class:`ReadingConflict` names it (two clerks saving from the same version). Raises
+    :class:`ReadingRefused` and stores nothing when one register is refused; photo files
+    stored for a refused submission are removed again.
     """
     today = today or timezone.localdate()
     stored_photos: list[str] = []
@@ -381,6 +431,10 @@ def do_record_readings(
                 raise ReadingRefused(_("Dieser Zähler gehört nicht (mehr) zu Ihrem Zugang."))
             chosen = [locked[register_id] for register_id in submissions]
             current = effective_readings(chosen)
+            for register_id, seen in (expected or {}).items():
+                now = current.get(register_id)
+                if (now.pk if now is not None else None) != seen:
+                    raise ReadingConflict(now)
             return [
                 _record(
                     locked[register_id],
