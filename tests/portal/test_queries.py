@@ -21,11 +21,11 @@ def test_form_and_submit_need_few_queries(citizen: Client, org_a: OrgData) -> No
     assert page.status_code == 200
     stored, post_queries = run(lambda: post_value(citizen, org_a, "76440"))
     assert stored.status_code == 302
-    # grant, lines, their history, their readings
-    assert len(form_queries) <= 4, form_queries
-    # grant, lines and readings for the form; then in the write: lock the lines, their
-    # readings, the next version, insert, audit (and the test's savepoint pair)
-    assert len(post_queries) <= 10, post_queries
+    # the grant; the lines with their readings and history
+    assert len(form_queries) <= 2, form_queries
+    # the grant, the lines with their readings for the form; then in the write: lock the
+    # lines, their readings, the next version, insert, audit (and the test's savepoints)
+    assert len(post_queries) <= 9, post_queries
     # the portal session is a signed cookie: no session row is read or written
     assert not any("django_session" in sql for sql in form_queries + post_queries)
 

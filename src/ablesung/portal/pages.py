@@ -24,11 +24,12 @@ from ablesung.core.models import (
 from ablesung.core.scoping import organisation_scope
 from ablesung.core.services.access import PortalAccess, property_registers
 from ablesung.core.services.actor import Actor
-from ablesung.core.services.history import HistoryPoint, register_lines
+from ablesung.core.services.history import HistoryPoint
 from ablesung.core.services.readings import (
     citizen_may_change,
-    effective_readings,
+    joined_effective,
     unit_for,
+    with_effective,
 )
 from ablesung.lib.net import client_ip
 from ablesung.portal.access_views import window_page
@@ -111,10 +112,11 @@ def property_lines_query(
 
 
 def property_lines(access: PortalAccess, meter_id: int | None = None) -> list[CampaignMeter]:
-    """The property's registers in this campaign, with meter, campaign and organisation set,
-    ordered by meter number and register."""
+    """The property's registers in this campaign, with meter, campaign, organisation and
+    effective reading (``effective_reading``) set, ordered by meter number and register:
+    one query."""
     lines = list(
-        property_lines_query(access, meter_id)
+        with_effective(property_lines_query(access, meter_id))
         .select_related("register__meter")
         .defer("raw_row")
         .order_by("register__meter__number", "register__code")
@@ -129,27 +131,40 @@ class MeterLines:
     """What the meter page shows (see :func:`meter_lines`)."""
 
     lines: list[CampaignMeter]  # as property_lines(access, meter_id)
-    effective: dict[int, Reading]  # as readings.effective_readings(lines)
     history: dict[int, list[CampaignMeter]]  # by register: what consumption_history reads
 
 
 def meter_lines(access: PortalAccess, meter_id: int) -> MeterLines:
-    """``property_lines(access, meter_id)``, their effective readings and their history:
-    the meter page shows all three."""
-    lines = property_lines(access, meter_id)
-    history: dict[int, list[CampaignMeter]] = {line.register_id: [] for line in lines}
-    for other in register_lines(list(history), access.campaign.key_date):
-        history[other.register_id].append(other)
-    return MeterLines(lines, effective_readings(lines), history)
+    """``property_lines(access, meter_id)`` with their effective readings, and their
+    history (the same registers' lines in live campaigns up to this key date, oldest
+    first, with their campaigns): the meter page shows all of it; one query."""
+    registers = property_registers(access.property).filter(meter_id=meter_id)
+    rows = (
+        with_effective(
+            CampaignMeter.objects.filter(
+                register__in=registers,
+                campaign__deleted_at__isnull=True,
+                campaign__key_date__lte=access.campaign.key_date,
+            )
+        )
+        .select_related("campaign", "register__meter")
+        .defer("raw_row")
+        .order_by("register__meter__number", "register__code", "campaign__key_date", "campaign_id")
+    )
+    found = MeterLines([], {})
+    for row in rows:
+        if row.campaign_id == access.campaign.pk:
+            row.campaign = access.campaign  # already loaded with its organisation
+            found.lines.append(row)
+        found.history.setdefault(row.register_id, []).append(row)
+    return found
 
 
-def line_views(
-    lines: list[CampaignMeter], effective: dict[int, Reading] | None = None
-) -> list[LineView]:
-    """One query for the effective readings of all lines, unless they were read with the
-    lines (``effective``: by register id)."""
+def line_views(lines: list[CampaignMeter]) -> list[LineView]:
+    """The lines (read with their effective readings, see :func:`property_lines`) as the
+    portal shows them."""
     today = timezone.localdate()
-    current = effective_readings(lines) if effective is None else effective
+    current = joined_effective(lines)
     views = [LineView(line, current.get(line.register_id), False) for line in lines]
     for view in views:
         view.may_change = citizen_may_change(view.line, view.effective, today)

@@ -96,7 +96,7 @@ def meter_form(request: HttpRequest, meter_id: int) -> HttpResponse:
     found = meter_lines(access, meter_id)  # no lines for another property's meter
     if not found.lines:
         raise Http404
-    views = line_views(found.lines, found.effective)
+    views = line_views(found.lines)
     for view in views:
         view.history = consumption_history(
             view.line, view.effective, found.history[view.line.register_id]

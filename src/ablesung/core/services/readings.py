@@ -38,7 +38,7 @@ from decimal import Decimal
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, FilteredRelation, Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
@@ -173,6 +173,33 @@ def effective_readings(lines: Iterable[CampaignMeter]) -> dict[int, Reading]:
         is_effective=True,
     )
     return {reading.register_id: reading for reading in readings}
+
+
+def with_effective(lines: "QuerySet[CampaignMeter]") -> "QuerySet[CampaignMeter]":
+    """``lines`` with each line's effective reading joined in the same query: the attribute
+    ``effective_reading`` (``None`` when there is none). For reading pages; a writer reads
+    the effective version again after it locked the lines (:func:`locked_lines`, then
+    :func:`effective_readings`), since a joined row is not read again when the lock had to
+    be waited for."""
+    return lines.annotate(
+        effective_reading=FilteredRelation(
+            "register__readings",
+            condition=Q(
+                register__readings__is_effective=True,
+                register__readings__campaign=F("campaign"),
+            ),
+        )
+    ).select_related("effective_reading")  # type: ignore[misc]  # the stubs miss FilteredRelation
+
+
+def joined_effective(lines: Iterable[CampaignMeter]) -> dict[int, Reading]:
+    """The effective readings that :func:`with_effective` joined to ``lines``, by register."""
+    found: dict[int, Reading] = {}
+    for line in lines:
+        reading: Reading | None = getattr(line, "effective_reading", None)
+        if reading is not None:
+            found[line.register_id] = reading
+    return found
 
 
 def effective_reading(line: CampaignMeter) -> Reading | None:
