@@ -13,6 +13,7 @@ from typing import Any
 from django.utils import timezone
 
 from ablesung.core.models import AuditEntry, CampaignMeter, Meter, Property, Register
+from ablesung.core.models.search_key import fill_search_keys, search_key_fields
 from ablesung.core.services.bulk_writer import METER_FIELDS, PROPERTY_FIELDS, Counts
 from ablesung.formats import MeterRow, RowBlock
 
@@ -91,7 +92,9 @@ class OrmWriter:
                 counts.properties_unchanged += 1
         Property.objects.bulk_create(new_properties, batch_size=BATCH)
         Property.with_trashed.bulk_update(
-            changed_properties, [*PROPERTY_FIELDS, "deleted_at"], batch_size=BATCH
+            changed_properties,
+            [*PROPERTY_FIELDS, "deleted_at", *(key.name for key in search_key_fields(Property))],
+            batch_size=BATCH,
         )
 
         new_meters: list[Meter] = []
@@ -196,6 +199,7 @@ class OrmWriter:
             self.counts.restored += 1
         for name, value in values.items():
             setattr(obj, name, value)
+        fill_search_keys(obj)  # bulk_update does not call the keys' pre_save
         obj.deleted_at = None
         audits.append(
             AuditEntry(

@@ -3,6 +3,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from ablesung.core.models.base import TrashableModel
+from ablesung.core.models.search_key import SearchKeyField, SearchKeys
 
 
 class MeterKind(models.TextChoices):
@@ -14,7 +15,7 @@ class MeterKind(models.TextChoices):
     HEAT = "heat", _("Wärmezähler")
 
 
-class Meter(TrashableModel):
+class Meter(SearchKeys, TrashableModel):
     """A physical meter; its counters are registers."""
 
     property = models.ForeignKey(
@@ -31,9 +32,15 @@ class Meter(TrashableModel):
         _("Nachkommastellen"), default=0, validators=[MaxValueValidator(4)]
     )
     location_hint = models.CharField(_("Einbauort"), max_length=200, blank=True)
+    # a folded copy for the clerks' search and sorting (core/models/search_key.py)
+    number_key = SearchKeyField(sources=("number",))
 
     class Meta(TrashableModel.Meta):
         ordering = ["number"]
+        indexes = [
+            *TrashableModel.Meta.indexes,
+            models.Index(fields=["organisation", "number_key"], name="meter_number_key"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["organisation", "number"], name="meter_number_unique")
         ]

@@ -2,9 +2,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from ablesung.core.models.base import TrashableModel
+from ablesung.core.models.search_key import SearchKeyField, SearchKeys
 
 
-class Property(TrashableModel):
+class Property(SearchKeys, TrashableModel):
     """The supplied object: object number, customer number, owner and address."""
 
     object_number = models.CharField(_("Objektnummer"), max_length=50)
@@ -16,9 +17,25 @@ class Property(TrashableModel):
     postal_code = models.CharField(_("PLZ"), max_length=10, blank=True)
     city = models.CharField(_("Ort"), max_length=100, blank=True)
     email = models.EmailField(_("E-Mail"), blank=True)
+    # folded copies for the clerks' search and sorting (core/models/search_key.py)
+    object_key = SearchKeyField(sources=("object_number",))
+    customer_key = SearchKeyField(sources=("customer_number",))
+    owner_key = SearchKeyField(sources=("owner_last_name", "owner_first_name"))
+    street_key = SearchKeyField(sources=("street", "house_number"))
 
     class Meta(TrashableModel.Meta):
         ordering = ["object_number"]
+        # with the id: a page sorted by a key walks the index in the list's order (SQLite
+        # keeps the row id in every index anyway, PostgreSQL only when it is named)
+        indexes = [
+            *TrashableModel.Meta.indexes,
+            models.Index(fields=["organisation", "object_key", "id"], name="property_object_key"),
+            models.Index(
+                fields=["organisation", "customer_key", "id"], name="property_customer_key"
+            ),
+            models.Index(fields=["organisation", "owner_key", "id"], name="property_owner_key"),
+            models.Index(fields=["organisation", "street_key", "id"], name="property_street_key"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["organisation", "object_number"], name="property_object_number_unique"

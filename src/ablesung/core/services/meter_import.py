@@ -40,7 +40,7 @@ from ablesung.core.models import (
 from ablesung.core.scoping import organisation_scope
 from ablesung.core.services import audit
 from ablesung.core.services.actor import Actor
-from ablesung.core.services.bulk_writer import BulkWriter
+from ablesung.core.services.bulk_writer import BulkWriter, refresh_statistics
 from ablesung.formats import (
     FINANZ_PLUS_STANDARD,
     Detected,
@@ -489,6 +489,7 @@ def run_import(
                 _audit_result(batch, "import.failed")
         else:
             logger.info("import %s: %s", batch_id, counts)
+            refresh_statistics()  # the clerks' lists are planned with the new sizes
         batch.refresh_from_db()
         return batch
 
