@@ -27,6 +27,8 @@ from ablesung.core.models import (
     Reading,
     ReadingSource,
     Register,
+    ReleaseLogEntry,
+    ReleaseRun,
     Role,
 )
 from ablesung.formats import FINANZ_PLUS_STANDARD
@@ -101,6 +103,21 @@ def make_org_data(slug: str, name: str) -> OrgData:
         )
         batch.file.save("liste.csv", ContentFile(b"Objektnummer;Name\r\n1;A\r\n"), save=False)
         batch.save()
+        # a release run with one log entry (the routes with release_run_id need one)
+        run = ReleaseRun.objects.create(
+            organisation=org, campaign=campaign, scope="ganze Ableseaktion", checked=1, refused=1
+        )
+        ReleaseLogEntry.objects.create(
+            organisation=org,
+            run=run,
+            reading=reading,
+            object_number=prop.object_number,
+            meter_number=meter.number,
+            value=reading.value,
+            reading_date=reading.reading_date,
+            outcome="implausible",
+            reason="Unplausibel und in der Prüfung nicht angenommen.",
+        )
     return OrgData(org, campaign, prop, meter, register, link, reading, batch)
 
 

@@ -47,8 +47,8 @@ from ablesung.core.services.readings import (
     ReadingRefused,
     Submission,
     do_record_reading,
-    do_release_reading,
 )
+from ablesung.core.services.release import do_release_reading
 from ablesung.core.services.trash import (
     TrashError,
     do_delete_record,

@@ -47,6 +47,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "restore",
             "import",
             "manage_campaigns",
+            "delete_campaign",  # destructive campaign actions are for admins
             "manage_settings",
             "manage_users",
         }

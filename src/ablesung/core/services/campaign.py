@@ -1,10 +1,12 @@
 """Opening and closing a campaign: the portal is only reachable while a campaign is open.
 
-``draft`` or ``closed`` → ``open`` (with the online window) → ``closed``. Opening needs the
+``draft`` or ``closed`` → ``open`` (with the online window) → ``closed``; opening a closed
+campaign is its reopening (the audit entry keeps the old status). Opening needs the
 organisation's contact, imprint and privacy policy (the portal shows them) and a window that
-ends today or later. Both transitions lock the organisation and then the campaign row, so two
-clerks clicking at once give one state change and one audit entry; repeating a transition
-that already happened changes nothing and says so (the return value).
+ends today or later. The window of a draft or open campaign can be edited on its own. Every
+change locks the organisation and then the campaign row, so two clerks clicking at once give
+one state change and one audit entry; repeating a change that already happened changes
+nothing and says so (the return value).
 """
 
 import datetime
@@ -21,6 +23,8 @@ from ablesung.core.services.actor import Actor
 
 #: statuses from which a campaign may be opened (a clerk may reopen a closed campaign)
 OPENABLE: frozenset[str] = frozenset({CampaignStatus.DRAFT, CampaignStatus.CLOSED})
+#: statuses whose online window may be edited (a closed campaign is reopened instead)
+WINDOW_EDITABLE: frozenset[str] = frozenset({CampaignStatus.DRAFT, CampaignStatus.OPEN})
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,60 @@ def do_close_campaign(campaign: Campaign, *, actor: Actor) -> bool:
             organisation=organisation,
             obj=row,
             data={"old_status": CampaignStatus.OPEN.value},
+        )
+        _copy_state(row, campaign)
+    return True
+
+
+def do_update_campaign_window(
+    campaign: Campaign,
+    *,
+    online_from: datetime.date,
+    online_until: datetime.date,
+    actor: Actor,
+) -> bool:
+    """Changes the online window of a draft or open campaign; the status stays.
+
+    Returns ``False`` (nothing stored) when the window is already this one. Raises
+    :class:`CampaignRefused` for a closed or exported campaign (a closed one is reopened
+    with a new window instead) and for a window that is invalid or already over.
+    """
+    with transaction.atomic(durable=True), organisation_scope(campaign.organisation):
+        organisation, row = _lock(campaign)
+        if row.status not in WINDOW_EDITABLE:
+            raise CampaignRefused(
+                [
+                    CampaignProblem(
+                        _(
+                            "Der Erfassungszeitraum kann nur geändert werden, solange die "
+                            "Ableseaktion nicht geschlossen ist. Öffnen Sie eine geschlossene "
+                            "Ableseaktion wieder, um einen neuen Zeitraum festzulegen."
+                        )
+                    )
+                ]
+            )
+        if (row.online_from, row.online_until) == (online_from, online_until):
+            _copy_state(row, campaign)
+            return False
+        problems = window_problems(online_from, online_until, today=timezone.localdate())
+        if problems:
+            raise CampaignRefused(problems)
+        old = (row.online_from, row.online_until)
+        row.online_from = online_from
+        row.online_until = online_until
+        row.save(update_fields=["online_from", "online_until"])
+        audit.record(
+            "campaign.window_changed",
+            actor=actor,
+            organisation=organisation,
+            obj=row,
+            data={
+                "status": row.status,
+                "old_online_from": old[0].isoformat() if old[0] else None,
+                "old_online_until": old[1].isoformat() if old[1] else None,
+                "online_from": online_from.isoformat(),
+                "online_until": online_until.isoformat(),
+            },
         )
         _copy_state(row, campaign)
     return True

@@ -30,7 +30,8 @@ from ablesung.core.services.meter_import import (
     import_meter_list_now,
 )
 from ablesung.core.services.organisation import CreatedOrganisation, do_create_organisation
-from ablesung.core.services.readings import Submission, do_record_reading, do_release_reading
+from ablesung.core.services.readings import Submission, do_record_reading
+from ablesung.core.services.release import do_release_reading
 from ablesung.core.services.trash import do_delete_record
 from ablesung.formats import FINANZ_PLUS_STANDARD
 

@@ -509,69 +509,6 @@ def do_record_reading(
     return recorded
 
 
-# --- release ---------------------------------------------------------------------------------
-
-
-def do_release_reading(
-    reading_id: int,
-    *,
-    organisation: Organisation,
-    actor: Actor,
-    note: str = "",
-    today: datetime.date | None = None,
-) -> Reading:
-    """Releases the effective reading ``reading_id`` for billing.
-
-    The value is checked again against the line as it is now; an implausible value (or
-    one with an error) is released only with a note. After release citizens can no longer
-    change it, and nobody can trash it. Raises :class:`ReadingRefused`.
-    """
-    with transaction.atomic(durable=True), organisation_scope(organisation):
-        found = Reading.objects.filter(pk=reading_id).values("campaign_id", "register_id").first()
-        if found is None:
-            raise ReadingRefused(_("Diesen Zählerstand gibt es nicht (mehr)."))
-        (line,) = locked_lines(
-            CampaignMeter.objects.filter(
-                campaign_id=found["campaign_id"], register_id=found["register_id"]
-            )
-        )
-        reading: Reading | None = Reading.objects.filter(pk=reading_id, is_effective=True).first()
-        if reading is None:
-            raise ReadingRefused(
-                _("Nur der gültige Zählerstand eines Zählwerks kann freigegeben werden.")
-            )
-        if reading.state == ReviewState.RELEASED:
-            return reading
-        if line.campaign.status == CampaignStatus.EXPORTED:
-            raise ReadingRefused(_("Die Ableseaktion ist bereits exportiert."))
-        result = check_value(line, reading.value, reading.reading_date, today=today)
-        if len(note) > MAX_NOTE:
-            raise ReadingRefused(_("Der Vermerk darf höchstens 500 Zeichen lang sein."))
-        if result.outcome >= engine.Outcome.IMPLAUSIBLE and not note.strip():
-            raise ReadingRefused(
-                _("Ein unplausibler Zählerstand wird nur mit einem Vermerk freigegeben.")
-            )
-        reading.state = ReviewState.RELEASED
-        reading.released_at = timezone.now()
-        if note.strip():
-            reading.note = note.strip()
-        reading.save(update_fields=["state", "released_at", "note"])
-        audit.record(
-            "reading.released",
-            actor=actor,
-            organisation=line.campaign.organisation,
-            obj=reading,
-            data={
-                "register": reading.register_id,
-                "campaign": reading.campaign_id,
-                "version": reading.version,
-                "outcome": result.outcome.key,
-                "manual": bool(note.strip()),
-            },
-        )
-        return reading
-
-
 # --- trash -----------------------------------------------------------------------------------
 
 
