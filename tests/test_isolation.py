@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.apps import apps
+from django.core.files.base import ContentFile
 from django.db import models
 from django.http import HttpResponseBase
 from django.test import Client
@@ -310,6 +311,13 @@ def add_trashed_records(data: OrgData) -> dict[str, int]:
     for kind, pk in trashed.items():
         do_delete_record(kind, pk, organisation=org, actor=Actor.system("test setup"))
     return trashed
+
+
+def add_photo(data: OrgData) -> None:
+    """Gives the organisation's reading a stored photo: the staff-only photo route
+    (backend:reading_photo) answers 404 for a reading without one."""
+    with scopes_disabled():
+        data.reading.photo.save("zaehler.jpg", ContentFile(b"\xff\xd8\xff\xd9"), save=True)
 
 
 def secrets_of(data: OrgData) -> list[str]:

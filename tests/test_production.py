@@ -25,7 +25,7 @@ import ablesung.settings as production_settings
 from ablesung.accounts.models import User
 from ablesung.core.models import AuditEntry, Role
 from tests.conftest import PASSWORD, OrgData
-from tests.test_isolation import member_client, org_routes, requests_for
+from tests.test_isolation import add_photo, member_client, org_routes, requests_for
 from tests.urls_boom import BOOM_MESSAGE
 
 SRC_DIR = Path(ablesung.__file__).resolve().parent.parent
@@ -213,6 +213,7 @@ def test_404_and_403_are_not_logged_as_errors(
 def test_backend_pages_are_not_cached(https_only: Settings, org_a: OrgData) -> None:
     org = org_a.organisation
     admin = member_client(org, Role.ADMIN)  # an admin may open every page
+    add_photo(org_a)
     checked: set[str] = set()
     for route, path in requests_for(org_routes(), org.slug, org, live_only=True):
         response = admin.get(path, secure=True)

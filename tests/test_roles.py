@@ -17,6 +17,7 @@ from ablesung.core.services.trash import TRASH_KINDS
 from tests.conftest import OrgData
 from tests.test_isolation import (
     KNOWN_BACKEND_ROUTES,
+    add_photo,
     add_trashed_records,
     assert_unchanged,
     member_client,
@@ -54,6 +55,7 @@ def test_viewer_reads_every_page_and_writes_nowhere(
 ) -> None:
     org = org_a.organisation
     viewer = member_client(org, Role.VIEWER)
+    add_photo(org_a)
     before = snapshot()
     pages: set[str] = set()
     post_only: set[str] = set()
@@ -102,9 +104,20 @@ def test_viewer_may_neither_delete_nor_restore(
     assert _actions() == actions
 
 
+#: kinds only admins put into the trash (destructive campaign actions are for admins)
+ADMIN_ONLY_DELETE = frozenset({"campaign"})
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize("role", [Role.CLERK, Role.ADMIN])
-@pytest.mark.parametrize("kind", list(TRASH_KINDS))
+@pytest.mark.parametrize(
+    ("kind", "role"),
+    [
+        (kind, role)
+        for kind in TRASH_KINDS
+        for role in (Role.CLERK, Role.ADMIN)
+        if not (role == Role.CLERK and kind in ADMIN_ONLY_DELETE)
+    ],
+)
 def test_clerk_and_admin_delete_and_restore(org_a: OrgData, role: str, kind: str) -> None:
     org = org_a.organisation
     pk = getattr(org_a, kind).pk
@@ -126,6 +139,18 @@ def test_clerk_and_admin_delete_and_restore(org_a: OrgData, role: str, kind: str
     if kind == "property":  # the meters went along and came back
         with scopes_disabled():
             assert Meter.with_trashed.get(pk=org_a.meter.pk).deleted_at is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", sorted(ADMIN_ONLY_DELETE))
+def test_clerk_may_not_delete_what_only_admins_delete(org_a: OrgData, kind: str) -> None:
+    org = org_a.organisation
+    pk = getattr(org_a, kind).pk
+    clerk = member_client(org, Role.CLERK)
+    actions = _actions()
+    assert clerk.post(f"/o/{org.slug}/loeschen/{kind}/{pk}/").status_code == 403
+    assert _deleted_at(kind, pk) is None
+    assert _actions() == actions
 
 
 @pytest.mark.django_db

@@ -1,7 +1,10 @@
-"""Opening and closing a campaign from its detail page (POST only, no JS needed).
+"""Opening (and reopening), closing and the online window of a campaign, from its
+dashboard (POST only, no JS needed).
 
-Both endpoints answer with a redirect to the campaign page and say what happened (or why
-nothing happened) as a message in German; the form on the page needs "manage_campaigns".
+Every endpoint answers with a redirect to the campaign page and says what happened (or why
+nothing happened) as a message in German; the forms on the page need "manage_campaigns".
+Putting a campaign into the trash is the trash's endpoint, for admins only
+("delete_campaign").
 """
 
 from django import forms
@@ -14,10 +17,15 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from ablesung.core.models import Campaign
+from ablesung.core.models import Campaign, CampaignStatus
 from ablesung.core.scoping import OrgRequest, require_permission
 from ablesung.core.services.actor import Actor
-from ablesung.core.services.campaign import CampaignRefused, do_close_campaign, do_open_campaign
+from ablesung.core.services.campaign import (
+    CampaignRefused,
+    do_close_campaign,
+    do_open_campaign,
+    do_update_campaign_window,
+)
 
 #: ISO from ``<input type="date">``; German for browsers that show a text field instead
 DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y"]
@@ -44,6 +52,17 @@ class OpenCampaignForm(forms.Form):
     )
 
 
+def _window_form(request: OrgRequest) -> OpenCampaignForm | None:
+    """The window from the POST, or ``None`` after the form's errors became messages."""
+    form = OpenCampaignForm(request.POST)
+    if form.is_valid():
+        return form
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, str(error))
+    return None
+
+
 def _back(campaign: Campaign, org: str) -> HttpResponse:
     return redirect("backend:campaign_detail", org=org, campaign_id=campaign.pk)
 
@@ -59,12 +78,10 @@ def _refused(request: OrgRequest, exc: CampaignRefused) -> None:
 @require_permission("manage_campaigns")
 def open_campaign(request: OrgRequest, org: str, campaign_id: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign.objects.all(), pk=campaign_id)
-    form = OpenCampaignForm(request.POST)
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
+    form = _window_form(request)
+    if form is None:
         return _back(campaign, org)
+    reopening = campaign.status == CampaignStatus.CLOSED
     try:
         opened = do_open_campaign(
             campaign,
@@ -75,7 +92,9 @@ def open_campaign(request: OrgRequest, org: str, campaign_id: int) -> HttpRespon
     except CampaignRefused as exc:
         _refused(request, exc)
     else:
-        if opened:
+        if opened and reopening:
+            messages.success(request, _("Die Ableseaktion ist wieder geöffnet."))
+        elif opened:
             messages.success(request, _("Die Ableseaktion ist geöffnet."))
         else:
             messages.info(
@@ -100,5 +119,34 @@ def close_campaign(request: OrgRequest, org: str, campaign_id: int) -> HttpRespo
         else:
             messages.info(
                 request, _("Die Ableseaktion war bereits geschlossen; es wurde nichts geändert.")
+            )
+    return _back(campaign, org)
+
+
+@require_POST
+@never_cache
+@login_required
+@require_permission("manage_campaigns")
+def update_window(request: OrgRequest, org: str, campaign_id: int) -> HttpResponse:
+    """A new online window for a draft or open campaign; the status stays."""
+    campaign = get_object_or_404(Campaign.objects.all(), pk=campaign_id)
+    form = _window_form(request)
+    if form is None:
+        return _back(campaign, org)
+    try:
+        changed = do_update_campaign_window(
+            campaign,
+            online_from=form.cleaned_data["online_from"],
+            online_until=form.cleaned_data["online_until"],
+            actor=Actor.from_request(request),
+        )
+    except CampaignRefused as exc:
+        _refused(request, exc)
+    else:
+        if changed:
+            messages.success(request, _("Der Erfassungszeitraum ist gespeichert."))
+        else:
+            messages.info(
+                request, _("Der Erfassungszeitraum war bereits so; es wurde nichts geändert.")
             )
     return _back(campaign, org)

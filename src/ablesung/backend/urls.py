@@ -2,9 +2,20 @@
 
 from django.urls import path
 
-from ablesung.backend import imports, inbox, views
+from ablesung.backend import (
+    campaign_dashboard,
+    campaign_views,
+    capture_views,
+    estimate_views,
+    imports,
+    inbox,
+    property_views,
+    release_views,
+    review_views,
+    search_views,
+    views,
+)
 from ablesung.backend.branding_views import branding_settings
-from ablesung.backend.campaign_views import close_campaign, open_campaign
 from ablesung.backend.settings_views import (
     campaign_plausibility,
     organisation_plausibility,
@@ -14,9 +25,12 @@ from ablesung.backend.settings_views import (
 app_name = "backend"
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path("ableseaktionen/<int:campaign_id>/", views.campaign_detail, name="campaign_detail"),
-    path("zaehler/", views.meter_list, name="meter_list"),
+    path("", campaign_dashboard.dashboard, name="dashboard"),
+    path(
+        "ableseaktionen/<int:campaign_id>/",
+        campaign_dashboard.campaign_detail,
+        name="campaign_detail",
+    ),
     path(
         "einstellungen/plausibilitaet/",
         organisation_plausibility,
@@ -47,14 +61,117 @@ urlpatterns = [
         views.restore_record,
         name="restore",
     ),
-]
-
-urlpatterns += [
     path("einstellungen/portal/", branding_settings, name="branding_settings"),
-    path("ableseaktionen/<int:campaign_id>/oeffnen/", open_campaign, name="campaign_open"),
-    path("ableseaktionen/<int:campaign_id>/schliessen/", close_campaign, name="campaign_close"),
+    path(
+        "ableseaktionen/<int:campaign_id>/oeffnen/",
+        campaign_views.open_campaign,
+        name="campaign_open",
+    ),
+    path(
+        "ableseaktionen/<int:campaign_id>/schliessen/",
+        campaign_views.close_campaign,
+        name="campaign_close",
+    ),
+    path("nachrichten/", inbox.inbox, name="inbox"),
 ]
 
+# capture (Erfassung): keyboard-only screen for reply cards, phone calls and visits
 urlpatterns += [
-    path("nachrichten/", inbox.inbox, name="inbox"),
+    path(
+        "ableseaktionen/<int:campaign_id>/erfassung/",
+        capture_views.capture,
+        name="capture",
+    ),
+    path(
+        "ableseaktionen/<int:campaign_id>/erfassung/pruefen/",
+        capture_views.capture_check,
+        name="capture_check",
+    ),
+    path(
+        "ableseaktionen/<int:campaign_id>/erfassung/<int:reading_id>/rueckgaengig/",
+        capture_views.capture_undo,
+        name="capture_undo",
+    ),
+]
+
+# campaign dashboard actions, estimates (Schätzung), inbox (Nachrichten)
+urlpatterns += [
+    path(
+        "ableseaktionen/<int:campaign_id>/zeitraum/",
+        campaign_views.update_window,
+        name="campaign_window",
+    ),
+    path(
+        "ableseaktionen/<int:campaign_id>/schaetzung/",
+        estimate_views.estimates,
+        name="estimates",
+    ),
+    path(
+        "ableseaktionen/<int:campaign_id>/schaetzung/<int:campaign_meter_id>/",
+        estimate_views.estimate_line,
+        name="estimate_line",
+    ),
+    path("nachrichten/bearbeiten/", inbox.update_message, name="inbox_update"),
+]
+
+# finding things: the meter and property list, the property page, staff-only photos
+urlpatterns += [
+    path("zaehler/", search_views.meter_list, name="meter_list"),
+    path("objekte/<int:property_id>/", property_views.property_detail, name="property_detail"),
+    path(
+        "zaehlerstaende/<int:reading_id>/foto/",
+        property_views.reading_photo,
+        name="reading_photo",
+    ),
+]
+
+# review (Prüfung) and release (Freigabe): the queue, one reading, release runs and their logs
+urlpatterns += [
+    path(
+        "ableseaktionen/<int:campaign_id>/pruefung/",
+        review_views.review_queue_page,
+        name="review_queue",
+    ),
+    path(
+        "zaehlerstaende/<int:reading_id>/pruefung/",
+        review_views.review_item_page,
+        name="review_item",
+    ),
+    path(
+        "zaehlerstaende/<int:reading_id>/pruefung/annehmen/",
+        review_views.review_accept,
+        name="review_accept",
+    ),
+    path(
+        "zaehlerstaende/<int:reading_id>/pruefung/korrigieren/",
+        review_views.review_correct,
+        name="review_correct",
+    ),
+    path(
+        "zaehlerstaende/<int:reading_id>/freigeben/",
+        release_views.reading_release,
+        name="reading_release",
+    ),
+    path(
+        "ableseaktionen/zaehler/<int:campaign_meter_id>/kontrollablesung/anfordern/",
+        review_views.review_control_request,
+        name="review_control_request",
+    ),
+    path(
+        "ableseaktionen/zaehler/<int:campaign_meter_id>/kontrollablesung/aufheben/",
+        review_views.review_control_clear,
+        name="review_control_clear",
+    ),
+    path("ableseaktionen/<int:campaign_id>/freigabe/", release_views.release, name="release"),
+    path(
+        "ableseaktionen/<int:campaign_id>/freigabe/starten/",
+        release_views.release_start,
+        name="release_start",
+    ),
+    path("freigaben/<int:release_run_id>/", release_views.release_run, name="release_run"),
+    path(
+        "freigaben/<int:release_run_id>/protokoll.csv",
+        release_views.release_run_csv,
+        name="release_run_csv",
+    ),
 ]

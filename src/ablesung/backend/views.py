@@ -4,22 +4,18 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ObjectDoesNotExist
-from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from ablesung.core.models import Campaign, CampaignMeter, Meter
 from ablesung.core.models.base import TrashableModel
-from ablesung.core.scoping import OrgRequest, require_permission
+from ablesung.core.scoping import OrgRequest, has_permission, require_permission
 from ablesung.core.services.actor import Actor
-from ablesung.core.services.meter_import import IMPORTABLE
 from ablesung.core.services.trash import (
     RETENTION,
     TRASH_KINDS,
@@ -30,60 +26,6 @@ from ablesung.core.services.trash import (
 )
 
 PAGE_SIZE = 50
-
-
-@require_GET
-@never_cache
-@login_required
-@require_permission("view")
-def dashboard(request: HttpRequest, org: str) -> HttpResponse:
-    campaigns = Campaign.objects.annotate(
-        meter_count=Count("campaign_meters", distinct=True)
-    ).order_by("-key_date", "name")
-    return render(request, "backend/dashboard.html", {"campaigns": campaigns})
-
-
-@require_GET
-@never_cache
-@login_required
-@require_permission("view")
-def campaign_detail(request: HttpRequest, org: str, campaign_id: int) -> HttpResponse:
-    campaign = get_object_or_404(Campaign.objects.all(), pk=campaign_id)
-    rows = (
-        CampaignMeter.objects.filter(
-            campaign=campaign,
-            register__meter__deleted_at__isnull=True,
-            register__meter__property__deleted_at__isnull=True,
-        )
-        .select_related("register__meter__property")
-        .order_by("row_number", "id")
-    )
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("seite"))
-    context = {
-        "campaign": campaign,
-        "page": page,
-        "imports": campaign.import_batches.order_by("-created_at")[:20],
-        "importable": IMPORTABLE,
-    }
-    return render(request, "backend/campaign_detail.html", context)
-
-
-@require_GET
-@never_cache
-@login_required
-@require_permission("view")
-def meter_list(request: HttpRequest, org: str) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:100]
-    meters = Meter.objects.filter(property__deleted_at__isnull=True).select_related("property")
-    if query:
-        meters = meters.filter(
-            Q(number__icontains=query)
-            | Q(property__object_number__icontains=query)
-            | Q(property__owner_last_name__icontains=query)
-            | Q(property__street__icontains=query)
-        )
-    page = Paginator(meters.order_by("number"), PAGE_SIZE).get_page(request.GET.get("seite"))
-    return render(request, "backend/meter_list.html", {"page": page, "query": query})
 
 
 @require_GET
@@ -133,10 +75,16 @@ def _trash_action(
         messages.success(request, success % {"label": obj})
 
 
+#: kinds whose trashing needs more than "delete": destructive campaign actions are for admins
+DELETE_PERMISSIONS = {"campaign": "delete_campaign"}
+
+
 @require_POST
 @login_required
 @require_permission("delete")
 def delete_record(request: OrgRequest, org: str, kind: str, object_id: int) -> HttpResponse:
+    if kind in DELETE_PERMISSIONS and not has_permission(request, DELETE_PERMISSIONS[kind]):
+        raise PermissionDenied
     message = _("„%(label)s“ liegt jetzt im Papierkorb.")
     _trash_action(request, do_delete_record, kind, object_id, message)
     return redirect(_back(request, f"/o/{org}/"))
