@@ -12,11 +12,14 @@ from ablesung.core.models import (
     AuditEntry,
     Campaign,
     CampaignMeter,
+    CitizenMessage,
     Membership,
     Meter,
     Organisation,
     Property,
     Reading,
+    ReleaseLogEntry,
+    ReleaseRun,
     Role,
 )
 from ablesung.core.services.access import resolve_token
@@ -100,22 +103,34 @@ def test_demo_loads_the_sample_once() -> None:
         assert grant.campaign == campaign
         company = Property.objects.get(object_number="3-00010-000")
         assert company.owner_last_name == "Bäckerei Ähm; Inh. Weiß"
-        # reading versions through the real services: a correction, a release, the trash
-        versions = list(
-            Reading.with_trashed.order_by("register_id", "version").values_list(
-                "register_id", "version", "source", "state", "is_effective", "deleted_at"
+        # reading versions through the real services: a correction, a release, the trash,
+        # then the clerks' work (review queue, captures, a release run over the campaign)
+        histories: dict[int, list[tuple[str, str, str, bool, bool]]] = {}
+        for register, source, state, outcome, effective, deleted in Reading.with_trashed.order_by(
+            "register_id", "version"
+        ).values_list("register_id", "source", "state", "outcome", "is_effective", "deleted_at"):
+            histories.setdefault(register, []).append(
+                (source, state, outcome, effective, deleted is not None)
             )
-        )
-        assert len({register for register, *_ in versions}) == 3
         assert grant.property_id not in set(
             Reading.with_trashed.values_list("register__meter__property_id", flat=True)
         )
-        online = [row for row in versions if row[2] == "online"]
-        assert [(row[1], row[4]) for row in online] == [(1, False), (2, True)]
-        [released] = [row for row in versions if row[2] == "phone"]
-        assert (released[3], released[4]) == ("released", True)
-        letters = [row for row in versions if row[2] == "letter"]
-        assert [(row[1], row[4], row[5] is not None) for row in letters] == [
-            (1, True, False),
-            (2, False, True),
-        ]
+        released = ("released", "ok", True, False)
+        waiting = ("online", "submitted", "implausible", True, False)
+        assert sorted(histories.values()) == sorted(
+            [
+                [("online", "submitted", "ok", False, False), ("online", *released)],
+                [("phone", *released)],
+                [("letter", *released), ("letter", "submitted", "ok", False, True)],
+                [waiting],
+                [waiting],
+                [("letter", *released)],
+                [("phone", *released)],
+                [("staff", *released)],
+            ]
+        )
+        [release_run] = ReleaseRun.objects.all()
+        assert (release_run.checked, release_run.released, release_run.refused) == (7, 5, 2)
+        assert ReleaseLogEntry.objects.filter(run=release_run).count() == 2
+        assert CampaignMeter.objects.exclude(control_requested_at=None).count() == 1
+        assert CitizenMessage.objects.filter(handled_at=None).count() == 1

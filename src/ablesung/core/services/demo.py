@@ -3,7 +3,10 @@
 The meter list goes through the real import (the same path a clerk's upload
 takes), so the demo shows what an import produces. A few readings go through the
 real services too: a citizen's value and its correction (two versions), a clerk's
-phone reading that is released, and a correction that went to the trash.
+phone reading that is released, and a correction that went to the trash; then the clerks'
+work: two implausible online readings waiting in the review queue (one with a control
+reading requested), three captured reply cards and calls, a citizen's open message, and a
+release run over the whole campaign whose log lists what it did not release.
 """
 
 import datetime
@@ -18,20 +21,28 @@ from ablesung.core.models import (
     Campaign,
     CampaignMeter,
     ImportStatus,
+    MessageReason,
     Organisation,
     ReadingSource,
 )
 from ablesung.core.scoping import organisation_scope
-from ablesung.core.services.access import IssuedAccess, do_issue_access
+from ablesung.core.services.access import IssuedAccess, PortalAccess, do_issue_access
 from ablesung.core.services.actor import Actor
 from ablesung.core.services.campaign import do_open_campaign
+from ablesung.core.services.capture import CaptureEntry, do_capture_reading
+from ablesung.core.services.citizen_messages import do_send_citizen_message
 from ablesung.core.services.meter_import import (
     NewCampaign,
     import_meter_list_now,
 )
 from ablesung.core.services.organisation import CreatedOrganisation, do_create_organisation
 from ablesung.core.services.readings import Submission, do_record_reading
-from ablesung.core.services.release import do_release_reading
+from ablesung.core.services.release import (
+    ReleaseSelection,
+    do_release_reading,
+    do_release_readings,
+)
+from ablesung.core.services.review import do_request_control_reading
 from ablesung.core.services.trash import do_delete_record
 from ablesung.formats import FINANZ_PLUS_STANDARD
 
@@ -143,3 +154,52 @@ def _demo_readings(
         record(trashed, 0, ReadingSource.LETTER)
         wrong = record(trashed, 30, ReadingSource.LETTER)
         do_delete_record("reading", wrong, organisation=organisation, actor=actor)
+    clerk_lines = list(chosen.values())[3:9]
+    if len(clerk_lines) == 6:
+        _demo_clerk_work(organisation, campaign, clerk_lines, actor=actor)
+
+
+def _demo_clerk_work(
+    organisation: Organisation,
+    campaign: Campaign,
+    lines: list[CampaignMeter],
+    *,
+    actor: Actor,
+) -> None:
+    """What the clerks' pages show: the review queue, captures, a message, a release run."""
+    today = timezone.localdate()
+    review, control, *captured, asking = lines
+
+    def expected(line: CampaignMeter, factor: int = 1) -> str:
+        assert line.previous_value is not None
+        assert line.previous_year_consumption is not None
+        return str(int(line.previous_value + factor * line.previous_year_consumption))
+
+    # a citizen's implausible values, confirmed with a reason: they wait in the review queue
+    for line in (review, control):
+        submission = Submission(expected(line, 5), today, reason="pipe_burst", confirmed=True)
+        do_record_reading(line, submission, source=ReadingSource.ONLINE, actor=actor)
+    do_request_control_reading(control.pk, organisation=organisation, actor=actor)
+    # reply cards, a phone call and a visit, captured by a clerk
+    for line, source in zip(
+        captured, (ReadingSource.LETTER, ReadingSource.PHONE, ReadingSource.STAFF), strict=False
+    ):
+        entries = {line.register_id: CaptureEntry(expected(line))}
+        do_capture_reading(
+            campaign,
+            entries,
+            organisation=organisation,
+            source=source,
+            actor=actor,
+            reading_date=today,
+        )
+    access = PortalAccess(organisation, campaign, asking.register.meter.property)
+    do_send_citizen_message(
+        access,
+        reason=MessageReason.OWNER_CHANGE,
+        text="Das Haus wurde zum 1. Oktober verkauft. Bitte schreiben Sie künftig die Käufer an.",
+        phone="03731 555-0101",
+        actor=actor,
+    )
+    # the plausible readings are released, the implausible ones stay and are logged
+    do_release_readings(campaign, ReleaseSelection(), organisation=organisation, actor=actor)
