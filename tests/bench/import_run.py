@@ -19,6 +19,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ablesung.lib.folding import search_key
+
 KEY_DATE = datetime.date(2026, 12, 31)
 KINDS = {"Hauptwasserzähler": "water_main", "Gartenwasserzähler": "water_garden"}
 
@@ -73,7 +75,18 @@ PROPERTY_COLUMNS = (
     "city",
 )
 COLUMNS = {
-    "core_property": ("id", "organisation_id", "created_at", *PROPERTY_COLUMNS, "email"),
+    "core_property": (
+        "id",
+        "organisation_id",
+        "created_at",
+        *PROPERTY_COLUMNS,
+        "email",
+        # the search keys (core/models/search_key.py), as the import stores them
+        "object_key",
+        "customer_key",
+        "owner_key",
+        "street_key",
+    ),
     "core_meter": (
         "id",
         "organisation_id",
@@ -84,6 +97,7 @@ COLUMNS = {
         "digits",
         "decimals",
         "location_hint",
+        "number_key",
     ),
     "core_register": ("id", "organisation_id", "created_at", "meter_id", "code"),
     "core_campaignmeter": (
@@ -116,11 +130,28 @@ def _finished_rows(
             property_id = property_ids.get(cells[0])
             if property_id is None:
                 property_id = property_ids[cells[0]] = len(property_ids) + 1
-                properties.append((property_id, organisation_id, now, *cells[0:8], ""))
+                keys = (
+                    search_key(cells[0]),
+                    search_key(cells[1]),
+                    search_key(cells[2], cells[3]),
+                    search_key(cells[4], cells[5]),
+                )
+                properties.append((property_id, organisation_id, now, *cells[0:8], "", *keys))
             meter_id = len(meters) + 1
             kind, digits = KINDS[cells[9]], int(cells[10])
             meters.append(
-                (meter_id, organisation_id, now, property_id, cells[8], kind, digits, 0, "")
+                (
+                    meter_id,
+                    organisation_id,
+                    now,
+                    property_id,
+                    cells[8],
+                    kind,
+                    digits,
+                    0,
+                    "",
+                    search_key(cells[8]),
+                )
             )
             registers.append((meter_id, organisation_id, now, meter_id, ""))
             day, month, year = map(int, cells[11].split("."))
