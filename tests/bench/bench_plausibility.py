@@ -157,6 +157,8 @@ def insert_rows(data: Sequence[dict[str, Any]], org_id: int, campaign_id: int) -
     """Properties, meters, registers and campaign meters with raw multi-row inserts."""
     from django.db import connection, transaction
 
+    from ablesung.lib.folding import search_key
+
     now = datetime.datetime.now(datetime.UTC).isoformat()
     properties: dict[int, tuple[Any, ...]] = {}
     meters, registers, links = [], [], []
@@ -177,9 +179,26 @@ def insert_rows(data: Sequence[dict[str, Any]], org_id: int, campaign_id: int) -
                 "12345",
                 "Musterstadt",
                 "",
+                # the search keys (core/models/search_key.py)
+                search_key(f"O{prop:07d}"),
+                search_key(f"K{prop:07d}"),
+                search_key(f"Eigentümer {prop}"),
+                search_key("Hauptstraße", str(prop % 300 + 1)),
             )
         meters.append(
-            (pk, org_id, now, None, prop, row["number"], row["kind"], row["digits"], 0, "")
+            (
+                pk,
+                org_id,
+                now,
+                None,
+                prop,
+                row["number"],
+                row["kind"],
+                row["digits"],
+                0,
+                "",
+                search_key(row["number"]),
+            )
         )
         registers.append((pk, org_id, now, pk, ""))
         links.append(
@@ -201,13 +220,14 @@ def insert_rows(data: Sequence[dict[str, Any]], org_id: int, campaign_id: int) -
         (
             "core_property",
             "id, organisation_id, created_at, deleted_at, object_number, customer_number, "
-            "owner_last_name, owner_first_name, street, house_number, postal_code, city, email",
+            "owner_last_name, owner_first_name, street, house_number, postal_code, city, email, "
+            "object_key, customer_key, owner_key, street_key",
             list(properties.values()),
         ),
         (
             "core_meter",
             "id, organisation_id, created_at, deleted_at, property_id, number, kind, digits, "
-            "decimals, location_hint",
+            "decimals, location_hint, number_key",
             meters,
         ),
         ("core_register", "id, organisation_id, created_at, meter_id, code", registers),

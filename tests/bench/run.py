@@ -6,6 +6,7 @@ peak memory; they are never part of ``make test``.
 
 import runpy
 import sys
+import traceback
 from pathlib import Path
 
 
@@ -16,9 +17,20 @@ def main() -> int:
     if not benches:
         print("No benchmarks yet: they arrive with the import, plausibility and portal issues.")
         return 0
+    failed = []
     for bench in benches:
         print(f"== {bench.stem} ==", flush=True)
-        runpy.run_path(str(bench), run_name="__main__")
+        try:
+            runpy.run_path(str(bench), run_name="__main__")
+        except Exception:  # one broken benchmark must not hide the others' figures
+            traceback.print_exc()
+            failed.append(bench.stem)
+        except SystemExit as stop:
+            if stop.code not in (None, 0):
+                failed.append(bench.stem)
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 
