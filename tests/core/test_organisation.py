@@ -23,6 +23,8 @@ from ablesung.core.models import (
     Role,
 )
 from ablesung.core.services.access import resolve_token
+from ablesung.core.services.estimates import estimate_refusal
+from ablesung.core.services.estimates import summary as estimates_summary
 
 SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "musterstadt-2026.csv"
 
@@ -83,7 +85,7 @@ def test_demo_loads_the_sample_once() -> None:
     assert link is not None
     assert "Portal zum Ausprobieren" not in run("load_demo", "--file", str(SAMPLE))
     with scopes_disabled():
-        campaign = Campaign.objects.get()
+        campaign = Campaign.objects.get(name="Jahresablesung 2026")
         assert campaign.name == "Jahresablesung 2026"
         assert campaign.key_date.isoformat() == "2026-12-31"
         assert campaign.status == "open"  # ready to try the portal
@@ -91,8 +93,10 @@ def test_demo_loads_the_sample_once() -> None:
         assert campaign.online_until is not None
         assert campaign.online_from <= timezone.localdate() <= campaign.online_until
         assert Meter.objects.count() == 400
-        assert CampaignMeter.objects.count() == 400
-        links = CampaignMeter.objects.select_related("register__meter__property")
+        assert CampaignMeter.objects.filter(campaign=campaign).count() == 400
+        links = CampaignMeter.objects.filter(campaign=campaign).select_related(
+            "register__meter__property"
+        )
         first = links.get(row_number=2)
         assert first.register.meter.number == "66978001"
         assert first.register.meter.property.owner_last_name == "Weiß"
@@ -134,3 +138,11 @@ def test_demo_loads_the_sample_once() -> None:
         assert ReleaseLogEntry.objects.filter(run=release_run).count() == 2
         assert CampaignMeter.objects.exclude(control_requested_at=None).count() == 1
         assert CitizenMessage.objects.filter(handled_at=None).count() == 1
+        # a closed campaign of the same meters, key date passed, no readings: for estimates
+        for_estimates = Campaign.objects.get(name="Zwischenablesung 2026")
+        assert for_estimates.status == "closed"
+        assert for_estimates.key_date.isoformat() == "2026-06-30"
+        assert CampaignMeter.objects.filter(campaign=for_estimates).count() == 400
+        assert not Reading.with_trashed.filter(campaign=for_estimates).exists()
+        assert estimate_refusal(for_estimates, timezone.localdate()) is None
+        assert estimates_summary(for_estimates).missing == 400

@@ -6,7 +6,9 @@ real services too: a citizen's value and its correction (two versions), a clerk'
 phone reading that is released, and a correction that went to the trash; then the clerks'
 work: two implausible online readings waiting in the review queue (one with a control
 reading requested), three captured reply cards and calls, a citizen's open message, and a
-release run over the whole campaign whose log lists what it did not release.
+release run over the whole campaign whose log lists what it did not release. A second
+campaign from the same list, "Zwischenablesung 2026" (key date 30 June), is closed without
+readings: its missing meters are ready for "Fehlende schätzen".
 """
 
 import datetime
@@ -28,7 +30,7 @@ from ablesung.core.models import (
 from ablesung.core.scoping import organisation_scope
 from ablesung.core.services.access import IssuedAccess, PortalAccess, do_issue_access
 from ablesung.core.services.actor import Actor
-from ablesung.core.services.campaign import do_open_campaign
+from ablesung.core.services.campaign import do_close_campaign, do_open_campaign
 from ablesung.core.services.capture import CaptureEntry, do_capture_reading
 from ablesung.core.services.citizen_messages import do_send_citizen_message
 from ablesung.core.services.meter_import import (
@@ -51,6 +53,9 @@ DEMO_NAME = "Stadt Musterstadt"
 DEMO_ADMIN = "admin@musterstadt.example"
 DEMO_CAMPAIGN = "Jahresablesung 2026"
 DEMO_KEY_DATE = datetime.date(2026, 12, 31)
+#: a closed campaign whose key date has passed: estimates can be tried on it
+DEMO_ESTIMATES_CAMPAIGN = "Zwischenablesung 2026"
+DEMO_ESTIMATES_KEY_DATE = datetime.date(2026, 6, 30)
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,29 @@ def do_create_demo(sample: Path | None, *, actor: Actor) -> DemoResult:
     loaded = batch.counts.get("meters_created", 0)
     access = _open_for_citizens(organisation, batch.campaign, actor=actor)
     _demo_readings(organisation, batch.campaign, access, actor=actor)
+    _campaign_for_estimates(organisation, sample, actor=actor)
     return DemoResult(created, batch.campaign, loaded, batch.message, access)
+
+
+def _campaign_for_estimates(organisation: Organisation, sample: Path, *, actor: Actor) -> None:
+    """The same meters in a campaign whose window is over and whose key date has passed
+    (opened and closed at once), without readings: "Fehlende schätzen" has work to do."""
+    if timezone.localdate() < DEMO_ESTIMATES_KEY_DATE:
+        return
+    with sample.open("rb") as handle:
+        batch, _detected = import_meter_list_now(
+            NewCampaign(DEMO_ESTIMATES_CAMPAIGN, DEMO_ESTIMATES_KEY_DATE),
+            File(handle, name=sample.name),
+            original_name=sample.name,
+            profile=FINANZ_PLUS_STANDARD,
+            organisation=organisation,
+            actor=actor,
+        )
+    if batch.status != ImportStatus.SUCCEEDED or batch.campaign is None:
+        return
+    today = timezone.localdate()
+    do_open_campaign(batch.campaign, online_from=today, online_until=today, actor=actor)
+    do_close_campaign(batch.campaign, actor=actor)
 
 
 def _open_for_citizens(
