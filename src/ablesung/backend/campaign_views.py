@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from ablesung.core.form_rendering import DATE_INPUT_FORMATS
 from ablesung.core.models import Campaign, CampaignStatus
 from ablesung.core.scoping import OrgRequest, require_permission
 from ablesung.core.services.actor import Actor
@@ -26,9 +27,6 @@ from ablesung.core.services.campaign import (
     do_open_campaign,
     do_update_campaign_window,
 )
-
-#: ISO from ``<input type="date">``; German for browsers that show a text field instead
-DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y"]
 
 
 class OpenCampaignForm(forms.Form):

@@ -12,13 +12,13 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from ablesung.core.form_rendering import DATE_INPUT_FORMATS, KernDateInput
 from ablesung.core.models import CampaignMeter, ReadingSource
 from ablesung.core.services.capture import CAPTURE_CHOICES, MAX_NUMBER
 from ablesung.core.services.readings import MAX_NOTE
 
 INPUT = "kern-form-input__input"
 #: ISO from ``<input type="date">``; German for browsers that show a text field instead
-DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y"]
 MAX_VALUE = 30
 CONFIRM = "bestaetigen"
 
@@ -43,13 +43,6 @@ def note_name(line: CampaignMeter) -> str:
     return f"vermerk_{line.register_id}"
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs={"class": INPUT, **(attrs or {})}, format="%Y-%m-%d")
-
-
 def source_choices() -> list[tuple[str, str]]:
     labels = dict(ReadingSource.choices)
     return [(str(source), str(labels[source])) for source in CAPTURE_CHOICES]
@@ -62,7 +55,7 @@ class CaptureForm(forms.Form):
     nummer = forms.CharField(max_length=MAX_NUMBER, widget=forms.HiddenInput)
     datum = forms.DateField(
         label=_("Ablesedatum"),
-        widget=DateInput(),
+        widget=KernDateInput(),
         input_formats=DATE_INPUT_FORMATS,
         error_messages={
             "required": _("Bitte geben Sie das Ablesedatum an."),

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from ablesung.core.form_rendering import KERN_INPUT
 from ablesung.core.models import Campaign, ReadingSource, ReviewState
 from ablesung.core.scoping import OrgRequest, has_permission, require_permission
 from ablesung.core.services.actor import Actor
@@ -40,7 +41,6 @@ from ablesung.core.services.readings import MAX_NOTE, ReadingRefused, effective_
 
 PAGE_SIZE = 50
 PREVIEW = "vorschau"
-KERN_INPUT = {"class": "kern-form-input__input"}
 
 
 class ManualEstimateForm(forms.Form):

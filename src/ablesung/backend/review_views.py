@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from ablesung.core.form_rendering import DATE_INPUT_FORMATS, KernDateInput
 from ablesung.core.language import engine_language
 from ablesung.core.models import (
     Campaign,
@@ -65,8 +66,6 @@ from ablesung.core.services.review import (
 from ablesung.plausibility import format_decimal
 
 QUEUE_PAGE_SIZE = 20
-#: ISO from ``<input type="date">``; German for browsers that show a text field instead
-DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y"]
 READING_RELATIONS = ("register__meter__property", "campaign__organisation", "actor")
 
 
@@ -92,9 +91,7 @@ class CorrectionForm(forms.Form):
     datum = forms.DateField(
         label=gettext_lazy("Ablesedatum"),
         input_formats=DATE_INPUT_FORMATS,
-        widget=forms.DateInput(
-            attrs={"type": "date", "class": "kern-form-input__input"}, format="%Y-%m-%d"
-        ),
+        widget=KernDateInput(),
         error_messages={
             "required": gettext_lazy("Bitte geben Sie das Ablesedatum an."),
             "invalid": gettext_lazy(

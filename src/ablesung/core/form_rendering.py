@@ -6,8 +6,26 @@ Django itself links a widget to its hint and errors (``aria-describedby`` with t
 template gives those ids to the KERN hint and error elements.
 """
 
+from typing import Any
+
+from django import forms
 from django.forms import BoundField
 from django.forms.renderers import TemplatesSetting
+
+#: KERN's class of a text-like input
+KERN_INPUT = {"class": "kern-form-input__input"}
+#: what a date field accepts: the ISO date of ``<input type="date">`` first, then a date
+#: typed the German way (a browser without date input, a clerk's keyboard)
+DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y"]
+
+
+class KernDateInput(forms.DateInput):
+    """The browser's date picker (``type="date"``, its value ISO) in KERN's style."""
+
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs={**KERN_INPUT, **(attrs or {})}, format="%Y-%m-%d")
 
 
 class KernBoundField(BoundField):

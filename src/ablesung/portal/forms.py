@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ablesung.core.form_rendering import KernDateInput
 from ablesung.core.models import CampaignMeter, ConfirmationReason, MessageReason
 
 if TYPE_CHECKING:
@@ -41,19 +42,12 @@ def reason_text_field(line: CampaignMeter) -> str:
     return f"reason_text_{line.register_id}"
 
 
-class GermanDateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs={"class": INPUT, **(attrs or {})}, format="%Y-%m-%d")
-
-
 class MeterReadingForm(forms.Form):
     """The registers of one meter, the reading date, a comment and a photo."""
 
     reading_date = forms.DateField(
         label=_("Ablesedatum"),
-        widget=GermanDateInput(),
+        widget=KernDateInput(),
         input_formats=["%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y"],
         error_messages={
             "required": _("Bitte geben Sie das Ablesedatum an."),
