@@ -638,7 +638,7 @@ def test_a_run_waits_for_a_writer_of_a_register_and_releases_its_new_version() -
     _released_once(town, 2)
 
 
-# --- the release's audit entries are those audit.record writes --------------------------------
+# --- the audit entries' SQL writes what the ORM writes -----------------------------------------
 
 
 def test_the_release_audit_entries_are_those_audit_record_writes(town: Town) -> None:

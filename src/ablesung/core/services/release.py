@@ -419,37 +419,64 @@ def _release(
     audit_released(ids, outcome=outcome, run=run, actor=actor, now=now)
 
 
+#: the database's function that builds a JSON object, and its JSON ``false``
+_JSON_OBJECT = {
+    "sqlite": ("json_object", "json('false')"),
+    "postgresql": ("jsonb_build_object", "false"),
+}
+
+
 def audit_released(
     ids: list[int], *, outcome: str, run: ReleaseRun, actor: Actor, now: datetime.datetime
 ) -> None:
     """One ``reading.released`` audit entry per reading of ``ids``: the entry
     ``audit.record`` writes for it, with the data ``{"register", "campaign", "version",
-    "outcome", "manual": false, "run"}``, written with one ``bulk_create``."""
-    object_type = audit.object_type(Reading)
-    entries = [
-        AuditEntry(
-            organisation_id=run.organisation_id,
-            actor=actor.user,
-            actor_label=actor.label[:254],
-            action="reading.released",
-            object_type=object_type,
-            object_id=str(pk),
-            data={
-                "register": register_id,
-                "campaign": campaign_id,
-                "version": version,
-                "outcome": outcome,
-                "manual": False,
-                "run": run.pk,
-            },
-            client_ip=actor.ip,
-            created_at=now,
-        )
-        for pk, register_id, campaign_id, version in Reading.objects.filter(pk__in=ids).values_list(
-            "pk", "register_id", "campaign_id", "version"
-        )
+    "outcome", "manual": false, "run"}``.
+
+    Why SQL (ARCHITECTURE.md, "What we do not write ourselves"): through the ORM,
+    ``bulk_create`` of 50,000 ``AuditEntry`` instances took 6.3 s on SQLite (1.6 s to build
+    the instances, 4.7 s to insert them) and 6.4 s on PostgreSQL, while re-checking the
+    same readings with the engine took 0.75 s (this 2-core machine, under load) — the
+    release's target is ≤ 3 × the engine. ``INSERT … SELECT`` from the readings took
+    0.2 s (SQLite) and 1.6 s (PostgreSQL, its floor). The ORM cannot express ``INSERT …
+    SELECT``. The statement names the organisation in its WHERE, runs on the scoped
+    managers' connection inside the run's transaction and scope, and
+    ``test_the_release_audit_entries_are_those_audit_record_writes``
+    (tests/core/test_release.py) compares its rows with the ORM's.
+    """
+    vendor = connection.vendor
+    if vendor not in _JSON_OBJECT:  # pragma: no cover - SQLite and PostgreSQL only
+        raise NotImplementedError(vendor)
+    json_object, false = _JSON_OBJECT[vendor]
+    ops = connection.ops
+    marks = ", ".join(["%s"] * len(ids))
+    audit_table = connection.ops.quote_name(AuditEntry._meta.db_table)
+    reading_table = connection.ops.quote_name(Reading._meta.db_table)
+    sql = (
+        f"INSERT INTO {audit_table} (organisation_id, actor_id, actor_label, action, "  # noqa: S608
+        "object_type, object_id, data, client_ip, created_at) "
+        "SELECT r.organisation_id, %s, %s, %s, %s, CAST(r.id AS TEXT), "
+        f"{json_object}('register', r.register_id, 'campaign', r.campaign_id, "
+        f"'version', r.version, 'outcome', CAST(%s AS TEXT), 'manual', {false}, 'run', %s), "
+        "%s, %s "
+        f"FROM {reading_table} r WHERE r.organisation_id = %s AND r.id IN ({marks})"
+    )
+    params = [
+        getattr(actor.user, "pk", None),
+        actor.label[:254],
+        "reading.released",
+        audit.object_type(Reading),
+        outcome,
+        run.pk,
+        ops.adapt_ipaddressfield_value(actor.ip),
+        ops.adapt_datetimefield_value(now),
+        run.organisation_id,
+        *ids,
     ]
-    AuditEntry.objects.bulk_create(entries)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.rowcount != len(ids):  # pragma: no cover - the UPDATE has counted them
+            raise RuntimeError("audit entries missing")
 
 
 def _log_refused(
