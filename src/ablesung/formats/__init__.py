@@ -16,6 +16,7 @@ from ablesung.formats.fields import (
     DEFAULT_DIGITS,
     DEFAULT_METER_KIND,
     EXPORT_COLUMNS,
+    EXPORT_FIELDS,
     FIELDS,
     FIELDS_BY_NAME,
     METER_KIND_LABELS,
@@ -30,6 +31,7 @@ from ablesung.formats.layout import FileLayout, write_csv
 from ablesung.formats.limits import Limits, check_rows, check_size, check_xlsx_container
 from ablesung.formats.profile import FINANZ_PLUS_STANDARD, Profile, propose_mapping
 from ablesung.formats.reader import iter_rows, iter_rows_typed
+from ablesung.formats.return_file import ExportValue, ReturnFile
 from ablesung.formats.sniff import Detected, detect, detect_csv
 from ablesung.formats.validate import (
     MeterRow,
@@ -46,12 +48,14 @@ __all__ = [
     "DEFAULT_DIGITS",
     "DEFAULT_METER_KIND",
     "EXPORT_COLUMNS",
+    "EXPORT_FIELDS",
     "FIELDS",
     "FIELDS_BY_NAME",
     "FINANZ_PLUS_STANDARD",
     "METER_KIND_LABELS",
     "REQUIRED_FIELDS",
     "Detected",
+    "ExportValue",
     "FieldKind",
     "FieldSpec",
     "FileLayout",
@@ -60,6 +64,7 @@ __all__ = [
     "Limits",
     "MeterRow",
     "Profile",
+    "ReturnFile",
     "RowBlock",
     "RowError",
     "Validator",

@@ -104,6 +104,46 @@ REQUIRED_FIELDS: tuple[str, ...] = tuple(spec.name for spec in FIELDS if spec.re
 # Columns the return file fills; known, but ignored on import (kept in the raw cells).
 EXPORT_COLUMNS: tuple[str, ...] = ("Ablesedatum neu", "Zählerstand neu", "Ableseart", "Bemerkung")
 
+
+@dataclass(frozen=True, slots=True)
+class ExportFieldSpec:
+    """A column the return file fills: found by the profile's column name, its label or a
+    synonym. ``always``: appended to a file that lacks it (the reading must reach the bill);
+    the others are filled only where the file has them."""
+
+    name: str
+    label: str
+    always: bool
+    synonyms: tuple[str, ...] = ()
+
+
+EXPORT_FIELDS: tuple[ExportFieldSpec, ...] = (
+    ExportFieldSpec(
+        "new_date",
+        "Ablesedatum neu",
+        True,
+        ("Datum neu", "Neues Ablesedatum", "Ablesedatum aktuell"),
+    ),
+    ExportFieldSpec(
+        "new_value",
+        "Zählerstand neu",
+        True,
+        ("Stand neu", "Neuer Zählerstand", "Zählerstand aktuell", "Neustand"),
+    ),
+    ExportFieldSpec(
+        "source_code", "Ableseart", True, ("Ablesekennzeichen", "Art der Ablesung", "Ablesegrund")
+    ),
+    ExportFieldSpec("comment", "Bemerkung", True, ("Bemerkungen", "Hinweis", "Kommentar")),
+    ExportFieldSpec(
+        "key_date_value",
+        "Zählerstand Stichtag",
+        False,
+        ("Stand Stichtag", "Zählerstand zum Stichtag", "Stichtagsstand", "Hochgerechneter Stand"),
+    ),
+    ExportFieldSpec("key_date", "Stichtag", False, ("Stichtagsdatum", "Datum Stichtag")),
+)
+EXPORT_FIELDS_BY_NAME: dict[str, ExportFieldSpec] = {spec.name: spec for spec in EXPORT_FIELDS}
+
 METER_KIND_LABELS: dict[str, str] = {
     "water_main": "Hauptwasserzähler",
     "water_garden": "Gartenwasserzähler",

@@ -107,38 +107,61 @@ def write_csv(layout: FileLayout, rows: Iterable[list[str]], out: BinaryIO) -> N
     reproduces it byte for byte, provided it quoted minimally, ended its last line and
     had no blank lines.
     """
-    if layout.kind != "csv":
-        raise FormatError("Dieser Dateiaufbau ist keine CSV-Datei.")
-    encoding = layout.encoding or "cp1252"
-    if encoding not in ENCODING_LABELS:
-        raise FormatError(f"Die Kodierung „{encoding}“ wird nicht unterstützt.")
-    if encoding == "utf-8-sig":
-        encoding = "utf-8"
-    if layout.bom:
-        out.write(codecs.BOM_UTF8)
-    text = io.TextIOWrapper(out, encoding=encoding, errors="strict", newline="", write_through=True)
-    writer = csv.writer(
-        text,
-        delimiter=layout.separator or ";",
-        quotechar=layout.quotechar or '"',
-        lineterminator=layout.line_end or "\r\n",
-        quoting=csv.QUOTE_MINIMAL,
-    )
-    line = 0
-    try:
-        for row in layout.preamble:
-            line += 1
-            writer.writerow(row)
-        line += 1
-        writer.writerow(layout.header)
+    with CsvRowWriter(layout, out) as writer:
         for row in rows:
-            line += 1
             writer.writerow(row)
-        text.flush()
-    except UnicodeEncodeError as exc:
-        raise FormatError(
-            f"Zeile {line}: „{exc.object[exc.start : exc.end]}“ lässt sich in "
-            f"{ENCODING_LABELS[layout.encoding or 'cp1252']} nicht schreiben."
-        ) from exc
-    finally:
-        text.detach()
+
+
+class CsvRowWriter:
+    """:func:`write_csv` one row at a time: ``with CsvRowWriter(layout, out) as w:
+    w.writerow(cells)``; the preamble and header are written on entering."""
+
+    def __init__(self, layout: FileLayout, out: BinaryIO) -> None:
+        if layout.kind != "csv":
+            raise FormatError("Dieser Dateiaufbau ist keine CSV-Datei.")
+        encoding = layout.encoding or "cp1252"
+        if encoding not in ENCODING_LABELS:
+            raise FormatError(f"Die Kodierung „{encoding}“ wird nicht unterstützt.")
+        self.layout = layout
+        self.label = ENCODING_LABELS[encoding]
+        self.encoding = "utf-8" if encoding == "utf-8-sig" else encoding
+        self.out = out
+        self.line = 0
+        self.text: io.TextIOWrapper | None = None
+
+    def __enter__(self) -> CsvRowWriter:
+        layout = self.layout
+        if layout.bom:
+            self.out.write(codecs.BOM_UTF8)
+        self.text = io.TextIOWrapper(
+            self.out, encoding=self.encoding, errors="strict", newline="", write_through=True
+        )
+        self.writer = csv.writer(
+            self.text,
+            delimiter=layout.separator or ";",
+            quotechar=layout.quotechar or '"',
+            lineterminator=layout.line_end or "\r\n",
+            quoting=csv.QUOTE_MINIMAL,
+        )
+        for row in layout.preamble:
+            self.writerow(row)
+        self.writerow(layout.header)
+        return self
+
+    def writerow(self, row: list[str]) -> None:
+        self.line += 1
+        try:
+            self.writer.writerow(row)
+        except UnicodeEncodeError as exc:
+            raise FormatError(
+                f"Zeile {self.line}: „{exc.object[exc.start : exc.end]}“ lässt sich in "
+                f"{self.label} nicht schreiben."
+            ) from exc
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.text is not None:
+            try:
+                self.text.flush()
+            finally:
+                self.text.detach()
+                self.text = None

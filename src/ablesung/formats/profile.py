@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ablesung.formats.errors import FormatError
-from ablesung.formats.fields import EXPORT_COLUMNS, FIELDS, FIELDS_BY_NAME, normalise
+from ablesung.formats.fields import (
+    EXPORT_COLUMNS,
+    EXPORT_FIELDS_BY_NAME,
+    FIELDS,
+    FIELDS_BY_NAME,
+    normalise,
+)
 
 DATE_FORMATS: tuple[str, ...] = ("DD.MM.YYYY", "YYYY-MM-DD", "DD/MM/YYYY", "MM/DD/YYYY")
 ENCODINGS: tuple[str, ...] = ("cp1252", "utf-8", "utf-8-sig")
@@ -20,7 +26,9 @@ class Profile:
     """A named mapping ``field name → column header`` and the file's conventions.
 
     ``encoding``, ``separator``, ``header_row`` and ``sheet`` are optional overrides of
-    what :func:`ablesung.formats.detect` finds; ``None`` means "detect".
+    what :func:`ablesung.formats.detect` finds; ``None`` means "detect". ``columns`` may
+    also name the return file's columns (``EXPORT_FIELDS``, e.g. ``key_date_value``) where a
+    file calls them differently from their labels and synonyms.
     """
 
     name: str
@@ -65,7 +73,7 @@ class Profile:
             isinstance(k, str) and isinstance(v, str) for k, v in columns.items()
         ):
             raise bad("Spaltenzuordnung fehlt")
-        unknown = sorted(set(columns) - set(FIELDS_BY_NAME))
+        unknown = sorted(set(columns) - set(FIELDS_BY_NAME) - set(EXPORT_FIELDS_BY_NAME))
         if unknown:
             raise bad(f"unbekanntes Feld „{unknown[0]}“")
         date_format = data.get("date_format", "DD.MM.YYYY")
