@@ -154,6 +154,7 @@ class OrmWriter:
                 "previous_date": row.previous_date,
                 "previous_year_consumption": row.previous_year_consumption,
                 "raw_row": row.raw,
+                "import_batch_id": self.batch_id,
             }
             link = self._links.pop(register_id, None)
             if link is None:

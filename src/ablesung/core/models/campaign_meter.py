@@ -37,6 +37,17 @@ class CampaignMeter(TenantModel):
     control_requested_at = models.DateTimeField(
         _("Kontrollablesung angefordert am"), null=True, blank=True, editable=False
     )
+    #: the import that wrote this line's snapshot last: its layout is the return file's
+    #: (no index: lines are always read per campaign; a batch is deleted with its campaign)
+    import_batch = models.ForeignKey(
+        "core.ImportBatch",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        editable=False,
+    )
     row_number = models.PositiveIntegerField(_("Zeile"), null=True, blank=True)
     raw_row = models.JSONField(_("Importzeile"), default=list, blank=True)
 

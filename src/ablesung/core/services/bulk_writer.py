@@ -73,6 +73,7 @@ LINK_FIELDS = (
     "previous_year_consumption",
     "raw_row",
     "row_number",
+    "import_batch_id",
 )
 STAGE = "ablesung_import_stage"
 # bits of the staged column "new": which tables take the staged row
@@ -568,6 +569,7 @@ class BulkWriter:
             ),
             _raw_json(block.raw[i]),
             block.line[i],
+            self.batch_id,
         )
 
     # --- staging ---------------------------------------------------------------
@@ -709,6 +711,7 @@ class BulkWriter:
                 ("previous_year_consumption", "=previous_year_consumption"),
                 ("raw_row", self._raw_json_sql()),
                 ("row_number", "line"),
+                ("import_batch_id", "%batch"),
             )
         columns = ["organisation_id", "created_at"]
         select = ["%s", "%s"]
@@ -719,6 +722,9 @@ class BulkWriter:
                 expression, values = self._expressions[value[1:]]
                 select.append(expression)
                 params.extend(values)
+            elif value == "%batch":
+                select.append("%s")
+                params.append(self.batch_id)
             else:
                 select.append(value)
                 if value == "%s":
