@@ -31,6 +31,9 @@ class OutboxMail(models.Model):
     text = models.TextField(_("Text"))
     html = models.TextField(_("HTML"), blank=True)
     reply_to = models.EmailField(_("Antwortadresse"), max_length=254, blank=True)
+    #: files attached when the mail is sent: ``[{"name", "path", "content_type"}]``, ``path``
+    #: in the default storage (the files stay where they are; the mail only names them)
+    attachments = models.JSONField(_("Anhänge"), default=list, blank=True)
     created_at = models.DateTimeField(_("erstellt am"), default=timezone.now)
     next_attempt_at = models.DateTimeField(_("nächster Versuch"), default=timezone.now)
     attempts = models.PositiveIntegerField(_("Versuche"), default=0)

@@ -53,12 +53,14 @@ def queue_mail(
     html: str = "",
     organisation: Organisation | None = None,
     reply_to: str = "",
+    attachments: list[dict[str, str]] | None = None,
 ) -> OutboxMail:
     """Writes the mail into the outbox and enqueues its sending when the transaction commits.
 
     Must run inside the caller's ``transaction.atomic()``. Queueing an existing ``key`` again
     returns the existing mail unchanged (and enqueues nothing new), so a retried request or
-    job produces one mail.
+    job produces one mail. ``attachments`` name files in the default storage
+    (``{"name", "path", "content_type"}``); they are read when the mail is sent.
     """
     if not transaction.get_connection().in_atomic_block:
         raise NotInTransaction("queue_mail() must be called inside transaction.atomic()")
@@ -73,6 +75,7 @@ def queue_mail(
         html=html,
         organisation=organisation,
         reply_to=reply_to.strip(),
+        attachments=list(attachments or []),
     )
     try:
         # a savepoint: a parallel insert of the same key must not break the caller's transaction

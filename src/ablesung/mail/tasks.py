@@ -27,6 +27,7 @@ import smtplib
 from email.utils import parseaddr
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import connection, transaction
 from django.db.models import Q
@@ -211,4 +212,8 @@ def _message(mail: OutboxMail) -> EmailMultiAlternatives:
     )
     if mail.html:
         message.attach_alternative(mail.html, "text/html")
+    for attachment in mail.attachments:
+        # read at every attempt: the outbox row names the stored file, it does not copy it
+        with default_storage.open(attachment["path"], "rb") as file:
+            message.attach(attachment["name"], file.read(), attachment["content_type"])
     return message
