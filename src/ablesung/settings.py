@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "ablesung.backend",
     "ablesung.portal",
     "ablesung.mail",
+    "ablesung.exports",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

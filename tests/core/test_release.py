@@ -41,7 +41,7 @@ from ablesung.core.services.release import (
     ReleaseFilter,
     ReleaseRefused,
     ReleaseSelection,
-    _Checker,
+    CampaignChecker,
     _Row,
     covered_readings,
     do_release_reading,
@@ -474,7 +474,7 @@ def test_the_runs_check_equals_the_readings_services_check(
         5,
         decimals,
     )
-    assert _Checker(campaign, today).check(row) == check_value(
+    assert CampaignChecker(campaign, today).check(row) == check_value(
         line, value, reading_date, today=today
     )
 

@@ -49,12 +49,13 @@ def test_minute_periods_are_utc_so_the_repeated_hour_at_dst_end_is_not_skipped()
     assert schedule.tick(second_0230, jobs) == ["test.dst"]
 
 
-def test_the_worker_schedule_has_the_daily_purges_and_the_mail_sweep() -> None:
+def test_the_worker_schedule_has_the_daily_purges_and_the_sweeps() -> None:
     assert [(type(job).__name__, job.name) for job in schedule.JOBS] == [
         ("DailyJob", "trash.purge"),
         ("DailyJob", "mail.purge"),
         ("DailyJob", "ratelimit.purge"),
         ("MinuteJob", "mail.retry"),
+        ("MinuteJob", "export.resume"),
     ]
 
 

@@ -58,11 +58,18 @@ def _purge_finished_mails() -> None:
     purge_finished_mails.enqueue()
 
 
+def _resume_export_runs() -> None:
+    from ablesung.exports.tasks import resume_export_runs
+
+    resume_export_runs()
+
+
 JOBS: tuple[Job, ...] = (
     DailyJob("trash.purge", 3, purge_trash.enqueue),
     DailyJob("mail.purge", 4, _purge_finished_mails),
     DailyJob("ratelimit.purge", 2, purge_rate_limit_counters.enqueue),
     MinuteJob("mail.retry", _retry_due_mails),
+    MinuteJob("export.resume", _resume_export_runs),
 )
 
 

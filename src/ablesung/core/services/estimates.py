@@ -494,44 +494,52 @@ def do_store_estimates(
     arrived meanwhile is never replaced, and two runs at once store every estimate once.
     Raises :class:`EstimatesRefused` when the campaign cannot be estimated now.
     """
-    today = today or timezone.localdate()
     with transaction.atomic(durable=True), organisation_scope(organisation):
         campaign = Campaign.objects.select_related("organisation").filter(pk=campaign_id).first()
         if campaign is None:
             raise EstimatesRefused(_("Diese Ableseaktion gibt es nicht (mehr)."))
-        refusal = estimate_refusal(campaign, today)
-        if refusal:
-            raise EstimatesRefused(refusal)
-        locked = locked_lines(candidate_lines(campaign))
-        # read again under the locks: a line may have got a reading before it was locked
-        still = set(candidate_lines(campaign).values_list("pk", flat=True))
-        lines = [line for line in locked if line.pk in still]
-        for line in lines:
-            line.campaign = campaign
-        plans = plan_lines(campaign, lines, replaceable_estimates(campaign))
-        to_store = [plan for plan in plans if plan.storable]
-        _store(campaign, to_store, actor=actor, today=today)
-        result = StoredEstimates(
-            created=sum(1 for plan in plans if plan.status == EstimateStatus.NEW),
-            replaced=sum(1 for plan in plans if plan.status == EstimateStatus.REPLACES),
-            unchanged=sum(1 for plan in plans if plan.status == EstimateStatus.UNCHANGED),
-            not_possible=sum(1 for plan in plans if plan.estimate is None),
+        return store_estimates(campaign, actor=actor, today=today)
+
+
+def store_estimates(
+    campaign: Campaign, *, actor: Actor, today: datetime.date | None = None
+) -> StoredEstimates:
+    """:func:`do_store_estimates` inside the caller's transaction and organisation scope
+    (the export estimates the missing meters in its own transaction)."""
+    today = today or timezone.localdate()
+    refusal = estimate_refusal(campaign, today)
+    if refusal:
+        raise EstimatesRefused(refusal)
+    locked = locked_lines(candidate_lines(campaign))
+    # read again under the locks: a line may have got a reading before it was locked
+    still = set(candidate_lines(campaign).values_list("pk", flat=True))
+    lines = [line for line in locked if line.pk in still]
+    for line in lines:
+        line.campaign = campaign
+    plans = plan_lines(campaign, lines, replaceable_estimates(campaign))
+    to_store = [plan for plan in plans if plan.storable]
+    _store(campaign, to_store, actor=actor, today=today)
+    result = StoredEstimates(
+        created=sum(1 for plan in plans if plan.status == EstimateStatus.NEW),
+        replaced=sum(1 for plan in plans if plan.status == EstimateStatus.REPLACES),
+        unchanged=sum(1 for plan in plans if plan.status == EstimateStatus.UNCHANGED),
+        not_possible=sum(1 for plan in plans if plan.estimate is None),
+    )
+    if result.stored:
+        audit.record(
+            "campaign.estimated",
+            actor=actor,
+            organisation=campaign.organisation,
+            obj=campaign,
+            data={
+                "created": result.created,
+                "replaced": result.replaced,
+                "unchanged": result.unchanged,
+                "not_possible": result.not_possible,
+                "key_date": campaign.key_date.isoformat(),
+            },
         )
-        if result.stored:
-            audit.record(
-                "campaign.estimated",
-                actor=actor,
-                organisation=organisation,
-                obj=campaign,
-                data={
-                    "created": result.created,
-                    "replaced": result.replaced,
-                    "unchanged": result.unchanged,
-                    "not_possible": result.not_possible,
-                    "key_date": campaign.key_date.isoformat(),
-                },
-            )
-        return result
+    return result
 
 
 # --- manual estimates --------------------------------------------------------------------------

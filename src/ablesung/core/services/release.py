@@ -38,7 +38,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import batched
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
@@ -208,9 +208,24 @@ class _Row:
     decimals: int
 
 
-class _Checker:
+class CheckRow(Protocol):
+    """What :class:`CampaignChecker` reads of a row (a reading with its line's snapshot)."""
+
+    value: Decimal
+    reading_date: datetime.date
+    previous_value: Decimal | None
+    previous_date: datetime.date | None
+    previous_was_estimate: bool
+    previous_year_consumption: Decimal | None
+    kind: str
+    digits: int
+    decimals: int
+
+
+class CampaignChecker:
     """:func:`readings.check_value` for rows: the campaign's thresholds, weights and
-    registers are built once per run, not once per reading (a test compares the two)."""
+    registers are built once per run, not once per reading (a test compares the two).
+    The release run and the export use it."""
 
     def __init__(self, campaign: Campaign, today: datetime.date) -> None:
         self.today = today
@@ -221,26 +236,55 @@ class _Checker:
         self.registers: dict[tuple[int, int], engine.Register] = {}
         self.quantities: dict[Decimal, engine.PreviousYearConsumption] = {}
 
-    def check(self, row: _Row) -> engine.CheckResult:
+    def _register(self, row: CheckRow) -> engine.Register:
         register = self.registers.get((row.digits, row.decimals))
         if register is None:
             register = engine.Register(digits=row.digits, decimals=row.decimals)
             self.registers[(row.digits, row.decimals)] = register
-        weights = self.weights.get(row.kind)
+        return register
+
+    def _weights(self, kind: str) -> engine.DayWeights:
+        weights = self.weights.get(kind)
         if weights is None:
-            weights = self.weights[row.kind] = weights_for(self.organisation, row.kind)
+            weights = self.weights[kind] = weights_for(self.organisation, kind)
+        return weights
+
+    def _previous_year(self, quantity: Decimal | None) -> engine.PreviousYearConsumption | None:
+        if quantity is None:
+            return None
+        previous_year = self.quantities.get(quantity)
+        if previous_year is None:
+            previous_year = engine.PreviousYearConsumption(quantity)
+            self.quantities[quantity] = previous_year
+        return previous_year
+
+    def carried(self, row: CheckRow) -> Decimal | None:
+        """The value carried to the key date (PLAUSIBILITY.md, "Extrapolation to the key
+        date"); ``None`` without a previous-year consumption."""
+        if row.reading_date == self.key_date:
+            return row.value
+        previous_year = self._previous_year(row.previous_year_consumption)
+        if previous_year is None:
+            return None
+        return engine.extrapolate(
+            row.value,
+            row.reading_date,
+            self.key_date,
+            register=self._register(row),
+            previous_year=previous_year,
+            weights=self._weights(row.kind),
+            previous_date=row.previous_date,
+        )
+
+    def check(self, row: CheckRow) -> engine.CheckResult:
+        register = self._register(row)
+        weights = self._weights(row.kind)
         previous = None
         if row.previous_value is not None and row.previous_date is not None:
             previous = engine.PreviousReading(
                 row.previous_value, row.previous_date, row.previous_was_estimate
             )
-        previous_year = None
-        quantity = row.previous_year_consumption
-        if quantity is not None:
-            previous_year = self.quantities.get(quantity)
-            if previous_year is None:
-                previous_year = engine.PreviousYearConsumption(quantity)
-                self.quantities[quantity] = previous_year
+        previous_year = self._previous_year(row.previous_year_consumption)
         return engine.check_reading(
             row.value,
             row.reading_date,
@@ -372,7 +416,7 @@ def _decide(
     covered: "QuerySet[Reading]", campaign: Campaign, locked: set[int] | None, today: datetime.date
 ) -> _Decisions:
     """Re-checks every covered reading (one query, the pure engine) and decides."""
-    checker = _Checker(campaign, today)
+    checker = CampaignChecker(campaign, today)
     decisions = _Decisions()
     ok, warning = engine.Outcome.OK, engine.Outcome.WARNING
     released = decisions.released
