@@ -25,6 +25,8 @@ from ablesung.core.models import (
 from ablesung.core.services.access import resolve_token
 from ablesung.core.services.estimates import estimate_refusal
 from ablesung.core.services.estimates import summary as estimates_summary
+from ablesung.exports.models import ExportRun
+from ablesung.mail.models import OutboxMail
 
 SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "musterstadt-2026.csv"
 
@@ -110,14 +112,18 @@ def test_demo_loads_the_sample_once() -> None:
         # reading versions through the real services: a correction, a release, the trash,
         # then the clerks' work (review queue, captures, a release run over the campaign)
         histories: dict[int, list[tuple[str, str, str, bool, bool]]] = {}
-        for register, source, state, outcome, effective, deleted in Reading.with_trashed.order_by(
-            "register_id", "version"
-        ).values_list("register_id", "source", "state", "outcome", "is_effective", "deleted_at"):
+        for register, source, state, outcome, effective, deleted in (
+            Reading.with_trashed.filter(campaign=campaign)
+            .order_by("register_id", "version")
+            .values_list("register_id", "source", "state", "outcome", "is_effective", "deleted_at")
+        ):
             histories.setdefault(register, []).append(
                 (source, state, outcome, effective, deleted is not None)
             )
         assert grant.property_id not in set(
-            Reading.with_trashed.values_list("register__meter__property_id", flat=True)
+            Reading.with_trashed.filter(campaign=campaign).values_list(
+                "register__meter__property_id", flat=True
+            )
         )
         released = ("released", "ok", True, False)
         waiting = ("online", "submitted", "implausible", True, False)
@@ -133,7 +139,7 @@ def test_demo_loads_the_sample_once() -> None:
                 [("staff", *released)],
             ]
         )
-        [release_run] = ReleaseRun.objects.all()
+        [release_run] = ReleaseRun.objects.filter(campaign=campaign)
         assert (release_run.checked, release_run.released, release_run.refused) == (7, 5, 2)
         assert ReleaseLogEntry.objects.filter(run=release_run).count() == 2
         assert CampaignMeter.objects.exclude(control_requested_at=None).count() == 1
@@ -146,3 +152,14 @@ def test_demo_loads_the_sample_once() -> None:
         assert not Reading.with_trashed.filter(campaign=for_estimates).exists()
         assert estimate_refusal(for_estimates, timezone.localdate()) is None
         assert estimates_summary(for_estimates).missing == 400
+        # a campaign that is closed and exported: released readings, the rest estimated
+        exported = Campaign.objects.get(name="Herbstablesung 2026")
+        assert exported.status == "exported"
+        [export_run] = ExportRun.objects.filter(campaign=exported)
+        assert export_run.status == "succeeded"
+        assert export_run.counts["by_source"] == {"S": 12, "A": 388}
+        assert export_run.return_file
+        assert export_run.report_file
+        [mail] = OutboxMail.objects.filter(key__startswith=f"export-run:{export_run.pk}:")
+        assert mail.to == "abrechnung@musterstadt.example"
+        assert len(mail.attachments) == 2

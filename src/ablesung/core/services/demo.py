@@ -8,7 +8,10 @@ work: two implausible online readings waiting in the review queue (one with a co
 reading requested), three captured reply cards and calls, a citizen's open message, and a
 release run over the whole campaign whose log lists what it did not release. A second
 campaign from the same list, "Zwischenablesung 2026" (key date 30 June), is closed without
-readings: its missing meters are ready for "Fehlende schätzen".
+readings: its missing meters are ready for "Fehlende schätzen". A third one,
+"Herbstablesung 2026" (key date 30 September), is already closed and exported: a few
+citizens' readings released, the rest estimated, the export run with its return file and
+Excel report, and the mail to the organisation's export recipient in the outbox.
 """
 
 import datetime
@@ -56,6 +59,10 @@ DEMO_KEY_DATE = datetime.date(2026, 12, 31)
 #: a closed campaign whose key date has passed: estimates can be tried on it
 DEMO_ESTIMATES_CAMPAIGN = "Zwischenablesung 2026"
 DEMO_ESTIMATES_KEY_DATE = datetime.date(2026, 6, 30)
+#: a campaign that is exported already: its export run can be opened and downloaded
+DEMO_EXPORTED_CAMPAIGN = "Herbstablesung 2026"
+DEMO_EXPORTED_KEY_DATE = datetime.date(2026, 9, 30)
+DEMO_EXPORT_RECIPIENT = "abrechnung@musterstadt.example"
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,7 @@ def do_create_demo(sample: Path | None, *, actor: Actor) -> DemoResult:
     access = _open_for_citizens(organisation, batch.campaign, actor=actor)
     _demo_readings(organisation, batch.campaign, access, actor=actor)
     _campaign_for_estimates(organisation, sample, actor=actor)
+    _exported_campaign(organisation, sample, actor=actor)
     return DemoResult(created, batch.campaign, loaded, batch.message, access)
 
 
@@ -116,6 +124,60 @@ def _campaign_for_estimates(organisation: Organisation, sample: Path, *, actor: 
     today = timezone.localdate()
     do_open_campaign(batch.campaign, online_from=today, online_until=today, actor=actor)
     do_close_campaign(batch.campaign, actor=actor)
+
+
+def _exported_campaign(organisation: Organisation, sample: Path, *, actor: Actor) -> None:
+    """The same meters in a campaign that is closed and exported: twelve citizens' readings
+    at the key date, released; the other meters estimated by the export."""
+    if timezone.localdate() < DEMO_EXPORTED_KEY_DATE:
+        return
+    from ablesung.exports.services import (
+        build_run,
+        do_export_campaign,
+        do_update_export_settings,
+    )
+
+    with sample.open("rb") as handle:
+        batch, _detected = import_meter_list_now(
+            NewCampaign(DEMO_EXPORTED_CAMPAIGN, DEMO_EXPORTED_KEY_DATE),
+            File(handle, name=sample.name),
+            original_name=sample.name,
+            profile=FINANZ_PLUS_STANDARD,
+            organisation=organisation,
+            actor=actor,
+        )
+    campaign = batch.campaign
+    if batch.status != ImportStatus.SUCCEEDED or campaign is None:
+        return
+    today = timezone.localdate()
+    do_open_campaign(campaign, online_from=today, online_until=today, actor=actor)
+    with organisation_scope(organisation):
+        lines = list(
+            CampaignMeter.objects.filter(
+                campaign=campaign,
+                register__code="",
+                previous_year_consumption__gt=0,
+                previous_date__lt=DEMO_EXPORTED_KEY_DATE,
+            )
+            .select_related("campaign__organisation", "register__meter__property")
+            .order_by("row_number")[:12]
+        )
+    for line in lines:
+        assert line.previous_value is not None
+        assert line.previous_year_consumption is not None
+        value = int(line.previous_value + line.previous_year_consumption * 3 / 4)
+        submission = Submission(
+            str(value), DEMO_EXPORTED_KEY_DATE, reason="more_people", confirmed=True
+        )
+        do_record_reading(line, submission, source=ReadingSource.ONLINE, actor=actor)
+    do_release_readings(campaign, ReleaseSelection(), organisation=organisation, actor=actor)
+    do_close_campaign(campaign, actor=actor)
+    do_update_export_settings(
+        organisation, addresses=[DEMO_EXPORT_RECIPIENT], delivery="attachment", actor=actor
+    )
+    campaign.organisation = organisation
+    run = do_export_campaign(campaign, estimate_missing=True, actor=actor, enqueue=False)
+    build_run(run.pk)
 
 
 def _open_for_citizens(
