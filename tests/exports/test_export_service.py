@@ -13,6 +13,7 @@ import pytest
 import time_machine
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
+from django.db.models import Count
 from django_scopes import scopes_disabled
 
 from ablesung.core.models import (
@@ -419,3 +420,20 @@ def test_preview_counts_what_the_dialog_names(org: Organisation) -> None:
     assert preview.left_out(ExportSelection.ALL_CURRENT) == 0
     assert preview.estimable == preview.missing + 1  # the unreleased estimate is recomputed
     assert preview.estimate_refusal is not None  # the key date 31.12.2026 is still ahead
+
+
+def test_lines_remember_the_import_that_wrote_them_last(org: Organisation) -> None:
+    first = import_file(org, CLEAN.read_bytes())
+    changed = CLEAN.read_bytes().replace(b";76414;28;", b";76415;28;", 1)
+    second = import_file(org, changed, name="korrigiert.csv")
+    campaign = campaign_of(org)
+    with scopes_disabled():
+        by_batch = dict(
+            campaign.campaign_meters.values("import_batch")
+            .annotate(count=Count("pk"))
+            .values_list("import_batch", "count")
+        )
+        line = campaign.campaign_meters.get(register__meter__number="66978001")
+    assert by_batch == {first.pk: 399, second.pk: 1}
+    assert line.import_batch_id == second.pk
+    assert line.previous_value == 76415
