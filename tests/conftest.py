@@ -1,6 +1,7 @@
 """Shared fixtures: two organisations with data, members with each role."""
 
 import datetime
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,6 +32,7 @@ from ablesung.core.models import (
     ReleaseRun,
     Role,
 )
+from ablesung.exports.models import ExportRun, ExportStatus
 from ablesung.formats import FINANZ_PLUS_STANDARD
 
 PASSWORD = "korrekt-Pferd-Batterie-Heftklammer"
@@ -118,7 +120,34 @@ def make_org_data(slug: str, name: str) -> OrgData:
             outcome="implausible",
             reason="Unplausibel und in der Prüfung nicht angenommen.",
         )
+        # a built export run with its two files (the routes with export_run_id need one;
+        # written here directly like the release run: building a real one through
+        # ablesung.exports.services costs ~0.1 s in every test; tests/test_isolation.py
+        # adds one made by the service)
+        add_stored_export_run(org, campaign)
     return OrgData(org, campaign, prop, meter, register, link, reading, batch)
+
+
+def add_stored_export_run(org: Organisation, campaign: Campaign) -> ExportRun:
+    return_content = b"Objektnummer;Name\r\n1;A\r\n"
+    report_content = b"PK\x05\x06" + bytes(18)  # an empty zip archive
+    run = ExportRun(
+        organisation=org,
+        campaign=campaign,
+        number=1,
+        status=ExportStatus.SUCCEEDED,
+        send_mail=False,
+        actor_label="Test",
+        counts={"lines": 1, "read": 1, "online": 1},
+        return_name="export-lauf-1-rueckgabe.csv",
+        return_sha256=hashlib.sha256(return_content).hexdigest(),
+        report_name="export-lauf-1-ergebnisse.xlsx",
+        report_sha256=hashlib.sha256(report_content).hexdigest(),
+    )
+    run.return_file.save(run.return_name, ContentFile(return_content), save=False)
+    run.report_file.save(run.report_name, ContentFile(report_content), save=False)
+    run.save()
+    return run
 
 
 def make_member(org: Organisation, email: str, role: str = Role.CLERK) -> User:

@@ -39,12 +39,16 @@ from ablesung.core.models import (
     Reading,
     ReadingSource,
     Register,
+    ReviewState,
     Role,
 )
 from ablesung.core.scoping import ORG_URL_KWARG
 from ablesung.core.services.actor import Actor
 from ablesung.core.services.trash import TRASH_KINDS, do_delete_record
+from ablesung.exports import services as export_services
+from ablesung.exports.models import ExportRun, ExportStatus
 from tests.conftest import OrgData, make_member
+from tests.core.campaign_builder import Builder
 
 #: routes that must exist, so that the walk cannot pass vacuously
 KNOWN_BACKEND_ROUTES = frozenset(
@@ -58,7 +62,7 @@ KNOWN_BACKEND_ROUTES = frozenset(
     }
 )
 #: apps whose models hold the data (the test snapshots every row of every model)
-DATA_APPS = ("core", "accounts")
+DATA_APPS = ("core", "accounts", "exports")
 KIND_KWARG = "kind"
 OBJECT_ID_KWARG = "object_id"
 ID_SUFFIX = "_id"
@@ -158,7 +162,7 @@ def _teach(kwarg: str, route: Route, why: str = "") -> None:
 
 
 def model_for_kwarg(kwarg: str, route: Route) -> type[models.Model]:
-    """``campaign_id`` → Campaign, ``campaign_meter_id`` → CampaignMeter (core/accounts)."""
+    """``campaign_id`` → Campaign, ``campaign_meter_id`` → CampaignMeter (in DATA_APPS)."""
     stem = kwarg.removesuffix(ID_SUFFIX)
     class_name = "".join(part.capitalize() for part in stem.split("_"))
     for app_label in DATA_APPS:
@@ -248,7 +252,7 @@ def requests_for(
 
 
 def snapshot() -> dict[str, tuple[int, str]]:
-    """Row count and a hash of every value of every model in core and accounts."""
+    """Row count and a hash of every value of every model in ``DATA_APPS``."""
     state: dict[str, tuple[int, str]] = {}
     with scopes_disabled():
         for app_label in DATA_APPS:
@@ -313,6 +317,27 @@ def add_trashed_records(data: OrgData) -> dict[str, int]:
     return trashed
 
 
+def add_export_run(data: OrgData) -> ExportRun:
+    """A closed campaign of the organisation, exported through the service: a built run with
+    its files and one mail (tests/conftest.py adds a stored run to every organisation too)."""
+    org = data.organisation
+    builder = Builder.campaign_of(org, "Exportierte Aktion")
+    builder.line("read")
+    builder.reading("read", 1300, state=ReviewState.RELEASED)
+    actor = Actor.system("test setup")
+    export_services.do_update_export_settings(
+        org, addresses=[f"abrechnung@{org.slug}.example"], delivery="attachment", actor=actor
+    )
+    run = export_services.do_export_campaign(builder.campaign, actor=actor, enqueue=False)
+    assert export_services.build_run(run.pk) == "succeeded"
+    with scopes_disabled():
+        run.refresh_from_db()
+    assert run.status == ExportStatus.SUCCEEDED
+    assert run.return_file
+    assert run.report_file
+    return run
+
+
 def add_photo(data: OrgData) -> None:
     """Gives the organisation's reading a stored photo: the staff-only photo route
     (backend:reading_photo) answers 404 for a reading without one."""
@@ -343,6 +368,7 @@ class World:
     a: OrgData
     b: OrgData
     trashed_b: dict[str, int]
+    export_run_b: ExportRun
 
 
 @pytest.fixture
@@ -350,7 +376,8 @@ def world(org_a: OrgData, org_b: OrgData) -> World:
     make_member(org_b.organisation, "clerk@stadt-b.example", Role.CLERK)
     add_trashed_records(org_a)
     trashed_b = add_trashed_records(org_b)
-    return World(org_a, org_b, trashed_b)
+    add_export_run(org_a)
+    return World(org_a, org_b, trashed_b, add_export_run(org_b))
 
 
 def member_client(org: Organisation, role: str) -> Client:
@@ -382,6 +409,8 @@ def test_the_walk_fills_every_kwarg_with_objects_of_the_organisation(world: Worl
     restore = next(route for route in org_routes() if route.name == "backend:restore")
     restore_targets = {(v[KIND_KWARG], v[OBJECT_ID_KWARG]) for v in kwarg_sets(restore, "x", org_b)}
     assert set(world.trashed_b.items()) <= restore_targets
+    export_run = next(route for route in org_routes() if route.name == "backend:export_run")
+    assert world.export_run_b.pk in {v["export_run_id"] for v in kwarg_sets(export_run, "x", org_b)}
 
 
 @pytest.mark.django_db

@@ -12,11 +12,13 @@ from django.test import Client
 from django.urls import resolve
 from django_scopes import scopes_disabled
 
-from ablesung.core.models import AuditEntry, Meter, Role
+from ablesung.core.models import AuditEntry, Campaign, CampaignStatus, Meter, Role
 from ablesung.core.services.trash import TRASH_KINDS
+from ablesung.exports.models import ExportRun
 from tests.conftest import OrgData
 from tests.test_isolation import (
     KNOWN_BACKEND_ROUTES,
+    add_export_run,
     add_photo,
     add_trashed_records,
     assert_unchanged,
@@ -27,7 +29,14 @@ from tests.test_isolation import (
 )
 
 #: pages a viewer may not even open (a GET answering 403); add a route name here on purpose only
-VIEWER_MAY_NOT_OPEN: frozenset[str] = frozenset()
+VIEWER_MAY_NOT_OPEN: frozenset[str] = frozenset(
+    {
+        # the export's files are downloads for whoever may export (issue 15: "viewer 403
+        # for every new action"); the run page itself is readable
+        "backend:export_return_file",
+        "backend:export_report",
+    }
+)
 #: routes a viewer may POST to (e.g. a search form); add a route name here on purpose only
 VIEWER_MAY_POST: frozenset[str] = frozenset()
 
@@ -55,7 +64,7 @@ def test_viewer_reads_every_page_and_writes_nowhere(
 ) -> None:
     org = org_a.organisation
     viewer = member_client(org, Role.VIEWER)
-    add_photo(org_a)
+    add_photo(org_a)  # the export run comes from tests/conftest.py (one campaign: see there)
     before = snapshot()
     pages: set[str] = set()
     post_only: set[str] = set()
@@ -78,6 +87,9 @@ def test_viewer_reads_every_page_and_writes_nowhere(
             # a page that only reads refuses POST (405); one that also writes refuses the viewer
             assert post.status_code in {403, 405}, f"viewer POST {path}: {post.status_code}"
     assert {"backend:delete", "backend:restore"} <= post_only
+    assert {"backend:export_start", "backend:export_reopen", "backend:export_resend"} <= post_only
+    assert refused >= VIEWER_MAY_NOT_OPEN
+    assert {"backend:export", "backend:export_run"} <= pages
     assert KNOWN_BACKEND_ROUTES - {"backend:delete", "backend:restore"} <= pages | refused
     assert_unchanged(before)
 
@@ -166,3 +178,52 @@ def test_viewer_sees_the_pages_of_their_organisation(org_a: OrgData) -> None:
         response = viewer.get(path)
         assert response.status_code == 200, path
         assert org.name in response.text
+
+
+# --- close and export: what only admins may do ------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_clerk_may_neither_reopen_an_export_nor_change_its_settings(org_a: OrgData) -> None:
+    org = org_a.organisation
+    run = add_export_run(org_a)
+    clerk = member_client(org, Role.CLERK)
+    before = snapshot()
+    actions = _actions()
+    reopen = clerk.post(f"/o/{org.slug}/ableseaktionen/{run.campaign_id}/export/wieder-oeffnen/")
+    settings_page = clerk.get(f"/o/{org.slug}/einstellungen/export/")
+    settings_post = clerk.post(
+        f"/o/{org.slug}/einstellungen/export/",
+        {"recipients": "clerk@stadt-a.example", "delivery": "link"},
+    )
+    assert (reopen.status_code, settings_page.status_code, settings_post.status_code) == (
+        403,
+        403,
+        403,
+    )
+    with scopes_disabled():
+        assert Campaign.objects.get(pk=run.campaign_id).status == CampaignStatus.EXPORTED
+    assert _actions() == actions
+    assert_unchanged(before)
+
+
+@pytest.mark.django_db
+def test_clerk_may_not_export_unreleased_readings(org_a: OrgData) -> None:
+    org = org_a.organisation
+    with scopes_disabled():
+        Campaign.objects.filter(pk=org_a.campaign.pk).update(status=CampaignStatus.CLOSED)
+        org.settings = {**org.settings, "export_recipients": ["abrechnung@stadt-a.example"]}
+        org.save(update_fields=["settings"])
+    clerk = member_client(org, Role.CLERK)
+    before = snapshot()
+    response = clerk.post(
+        f"/o/{org.slug}/ableseaktionen/{org_a.campaign.pk}/export/starten/", {"selection": "all"}
+    )
+    assert response.status_code == 400
+    assert (
+        "Nur Administrator:innen können auch nicht freigegebene Zählerstände exportieren."
+        in response.text
+    )
+    assert_unchanged(before)
+    with scopes_disabled():
+        assert not ExportRun.objects.filter(campaign=org_a.campaign, number__gt=1).exists()

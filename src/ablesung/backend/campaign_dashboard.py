@@ -29,6 +29,8 @@ from ablesung.core.services.campaign_stats import (
     window_state,
 )
 from ablesung.core.services.meter_import import IMPORTABLE
+from ablesung.exports.models import ExportRun
+from ablesung.exports.services import failed_export_mails
 
 PAGE_SIZE = 50
 #: the meter list's query parameters for a campaign's filtered lists (backend:meter_list)
@@ -114,6 +116,8 @@ def campaign_detail(request: OrgRequest, org: str, campaign_id: int) -> HttpResp
         "window": window_state(campaign, today),
         "last_import": last_import(campaign),
         "release_runs": recent_release_runs(campaign),
+        "last_export": ExportRun.objects.filter(campaign=campaign).order_by("-number").first(),
+        "failed_export_mails": failed_export_mails(campaign),
         "links": campaign_links(org, campaign),
         "page": paginator.get_page(request.GET.get("seite")),
         "importable": campaign.status in IMPORTABLE,

@@ -7,6 +7,7 @@ from ablesung.backend import (
     campaign_views,
     capture_views,
     estimate_views,
+    export_views,
     imports,
     inbox,
     property_views,
@@ -168,6 +169,33 @@ urlpatterns += [
         release_views.release_start,
         name="release_start",
     ),
+    path("ableseaktionen/<int:campaign_id>/export/", export_views.export_page, name="export"),
+    path(
+        "ableseaktionen/<int:campaign_id>/export/starten/",
+        export_views.export_campaign,
+        name="export_start",
+    ),
+    path(
+        "ableseaktionen/<int:campaign_id>/export/wieder-oeffnen/",
+        export_views.reopen_exported,
+        name="export_reopen",
+    ),
+    path("exporte/<int:export_run_id>/", export_views.export_run, name="export_run"),
+    path(
+        "exporte/<int:export_run_id>/rueckgabedatei/",
+        export_views.download_return_file,
+        name="export_return_file",
+    ),
+    path(
+        "exporte/<int:export_run_id>/ergebnisse/",
+        export_views.download_report,
+        name="export_report",
+    ),
+    path("exporte/<int:export_run_id>/senden/", export_views.export_resend, name="export_resend"),
+    path(
+        "exporte/<int:export_run_id>/wiederholen/", export_views.export_retry, name="export_retry"
+    ),
+    path("einstellungen/export/", export_views.export_settings, name="export_settings"),
     path("freigaben/<int:release_run_id>/", release_views.release_run, name="release_run"),
     path(
         "freigaben/<int:release_run_id>/protokoll.csv",

@@ -48,6 +48,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "import",
             "manage_campaigns",
             "delete_campaign",  # destructive campaign actions are for admins
+            "reopen_export",  # an exported campaign is reopened only by an admin
+            "export_all_current",  # exporting readings that were not released
             "manage_settings",
             "manage_users",
         }
