@@ -568,10 +568,9 @@ def describe_counts(counts: dict[str, object]) -> Sequence[str]:
         ngettext("%(count)s Zählwerk", "%(count)s Zählwerke", lines) % {"count": lines},
         _("abgelesen: %(read)s, davon online: %(online)s")
         % {"read": counts.get("read", 0), "online": counts.get("online", 0)},
-        _("geschätzt: %(estimated)s, ohne Wert: %(missing)s")
-        % {"estimated": counts.get("estimated", 0), "missing": counts.get("missing", 0)},
-        _("nicht freigegeben (nicht exportiert): %(left)s")
-        % {"left": counts.get("unreleased_left_out", 0)},
+        _("geschätzt: %(estimated)s") % {"estimated": counts.get("estimated", 0)},
+        _("ohne Wert: %(missing)s (davon nicht freigegeben und daher nicht exportiert: %(left)s)")
+        % {"missing": counts.get("missing", 0), "left": counts.get("unreleased_left_out", 0)},
         _("unplausibel, aber freigegeben: %(count)s")
         % {"count": counts.get("implausible_released", 0)},
         _("ersetzte Zeichen: %(count)s") % {"count": counts.get("replaced_characters", 0)},
