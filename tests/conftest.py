@@ -15,7 +15,7 @@ from django_scopes import scopes_disabled
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-from ablesung.accounts.models import User
+from ablesung.accounts.models import Invitation, User, token_hash
 from ablesung.core.models import (
     Campaign,
     CampaignMeter,
@@ -117,6 +117,13 @@ def make_org_data(slug: str, name: str) -> OrgData:
             reading_date=reading.reading_date,
             outcome="implausible",
             reason="Unplausibel und in der Prüfung nicht angenommen.",
+        )
+        # a pending invitation (the routes with invitation_id need one)
+        Invitation.objects.create(
+            organisation=org,
+            email=f"eingeladen@{slug}.example",
+            token_hash=token_hash(f"token-{slug}"),
+            expires_at=datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(hours=72),
         )
     return OrgData(org, campaign, prop, meter, register, link, reading, batch)
 
