@@ -97,6 +97,17 @@ def test_an_invitation_link_works_once(admin_client: Client, org_a: OrgData) -> 
 
 
 @pytest.mark.django_db
+def test_where_two_factor_is_required_the_invitee_sets_it_up_next(admin_client: Client) -> None:
+    Organisation.objects.filter(slug="stadt-a").update(two_factor_required=True)
+    link = _invite(admin_client, "sicher@stadt-a.example")
+    invitee = Client()
+    invitee.get(link)
+    done = invitee.post("/konto/einladung/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    assert done["Location"] == "/konto/zwei-faktor/einrichten/"
+    assert invitee.get("/o/stadt-a/")["Location"] == "/konto/zwei-faktor/einrichten/"
+
+
+@pytest.mark.django_db
 def test_an_invitation_expires_after_72_hours(admin_client: Client) -> None:
     with time_machine.travel(T0, tick=False) as traveller:
         link = _invite(admin_client, "spaet@stadt-a.example")
