@@ -3,7 +3,6 @@ two-factor state, invitations, role changes, deactivation, the two-factor requir
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -166,9 +165,7 @@ def revoke_invitation(request: OrgRequest, org: str, invitation_id: int) -> Http
 @require_permission("manage_users")
 def two_factor_requirement(request: OrgRequest, org: str) -> HttpResponse:
     form = TwoFactorRequirementForm(request.POST)
-    if not form.is_valid():  # pragma: no cover - a checkbox is always valid
-        raise ValidationError(form.errors)
-    required = form.cleaned_data["required"]
+    required = bool(form.is_valid() and form.cleaned_data["required"])
     services.do_set_two_factor_required(
         request.organisation, required=required, actor=Actor.from_request(request)
     )
