@@ -16,7 +16,7 @@ from django_scopes import scopes_disabled
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-from ablesung.accounts.models import User
+from ablesung.accounts.models import Invitation, User, token_hash
 from ablesung.core.models import (
     Campaign,
     CampaignMeter,
@@ -125,6 +125,13 @@ def make_org_data(slug: str, name: str) -> OrgData:
         # ablesung.exports.services costs ~0.1 s in every test; tests/test_isolation.py
         # adds one made by the service)
         add_stored_export_run(org, campaign)
+        # a pending invitation (the routes with invitation_id need one)
+        Invitation.objects.create(
+            organisation=org,
+            email=f"eingeladen@{slug}.example",
+            token_hash=token_hash(f"token-{slug}"),
+            expires_at=datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(hours=72),
+        )
     return OrgData(org, campaign, prop, meter, register, link, reading, batch)
 
 

@@ -13,6 +13,7 @@ from django.urls import resolve
 from django_scopes import scopes_disabled
 
 from ablesung.core.models import AuditEntry, Campaign, CampaignStatus, Meter, Role
+from ablesung.core.scoping import permissions_for
 from ablesung.core.services.trash import TRASH_KINDS
 from ablesung.exports.models import ExportRun
 from tests.conftest import OrgData
@@ -95,8 +96,10 @@ def test_viewer_reads_every_page_and_writes_nowhere(
 
 
 def needs_more_than_view(path: str) -> bool:
-    """The view's ``require_permission`` asks for more than reading (e.g. import)."""
-    return getattr(resolve(path).func, "required_permission", "view") != "view"
+    """The view's ``require_permission`` asks for more than a viewer has (e.g. import, user
+    management); the audit log is for viewers too."""
+    required = getattr(resolve(path).func, "required_permission", "view")
+    return required not in permissions_for(Role.VIEWER)
 
 
 @pytest.mark.django_db
@@ -207,6 +210,39 @@ def test_clerk_may_neither_reopen_an_export_nor_change_its_settings(org_a: OrgDa
     assert_unchanged(before)
 
 
+#: what a clerk may not do: manage users, read the audit log (admins and viewers only)
+CLERK_MAY_NOT = frozenset({"manage_users", "view_audit"})
+
+
+@pytest.mark.django_db
+def test_clerk_gets_403_on_every_user_management_and_audit_route(org_a: OrgData) -> None:
+    org = org_a.organisation
+    clerk = member_client(org, Role.CLERK)
+    before = snapshot()
+    refused: set[str] = set()
+    for route, path in requests_for(org_routes(), org.slug, org, live_only=True):
+        required = getattr(resolve(path).func, "required_permission", "view")
+        if required not in CLERK_MAY_NOT:
+            continue
+        for method in (clerk.get, clerk.post):
+            response = method(path)
+            assert response.status_code in {403, 405}, f"clerk {path} ({route})"
+        refused.add(route.name)
+    assert {
+        "backend:users",
+        "backend:user_invite",
+        "backend:user_detail",
+        "backend:user_role",
+        "backend:user_deactivate",
+        "backend:user_reactivate",
+        "backend:invitation_revoke",
+        "backend:two_factor_requirement",
+        "backend:audit_log",
+        "backend:audit_log_csv",
+    } <= refused
+    assert_unchanged(before)
+
+
 @pytest.mark.django_db
 def test_clerk_may_not_export_unreleased_readings(org_a: OrgData) -> None:
     org = org_a.organisation
@@ -227,3 +263,20 @@ def test_clerk_may_not_export_unreleased_readings(org_a: OrgData) -> None:
     assert_unchanged(before)
     with scopes_disabled():
         assert not ExportRun.objects.filter(campaign=org_a.campaign, number__gt=1).exists()
+
+
+@pytest.mark.django_db
+def test_admin_opens_every_page_of_the_organisation(org_a: OrgData) -> None:
+    """Every GET page under /o/<org>/ answers an admin with 200 (the new users and audit
+    pages included)."""
+    org = org_a.organisation
+    admin = member_client(org, Role.ADMIN)
+    add_photo(org_a)
+    opened: set[str] = set()
+    for route, path in requests_for(org_routes(), org.slug, org, live_only=True):
+        response = admin.get(path)
+        if response.status_code == 405:
+            continue
+        assert response.status_code == 200, f"admin GET {path} ({route}): {response.status_code}"
+        opened.add(route.name)
+    assert {"backend:users", "backend:user_detail", "backend:audit_log"} <= opened

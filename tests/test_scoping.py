@@ -22,8 +22,11 @@ def test_scope_shows_only_the_organisations_rows(org_a: OrgData, org_b: OrgData)
 
 def test_role_permissions_are_nested() -> None:
     viewer, clerk, admin = (permissions_for(r) for r in (Role.VIEWER, Role.CLERK, Role.ADMIN))
-    assert viewer == {"view"}
-    assert viewer < clerk < admin
+    assert viewer == {"view", "view_audit"}
+    # the audit log is for admins and viewers (auditors), not for clerks (issue 16)
+    assert viewer - {"view_audit"} < clerk < admin
+    assert "view_audit" in admin
+    assert "view_audit" not in clerk
     assert {"capture", "release", "estimate", "export", "delete", "restore", "import"} <= clerk
     assert "manage_users" in admin
     assert "manage_users" not in clerk

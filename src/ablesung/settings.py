@@ -71,7 +71,7 @@ INSTALLED_APPS = [
     "ablesung.portal",
     "ablesung.mail",
     "ablesung.exports",
-    "django.contrib.admin",
+    "ablesung.accounts.admin_apps.OperatorAdminConfig",  # django.contrib.admin, login with 2FA
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.forms",  # Django's widget templates for FORM_RENDERER (TemplatesSetting)
     "django_tasks_db",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 
 MIDDLEWARE = [
@@ -91,7 +93,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "ablesung.accounts.middleware.SessionTimeoutMiddleware",
+    "ablesung.accounts.middleware.TwoFactorSetupMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # 413 before anything reads the body: CsrfViewMiddleware reads POST data in
@@ -104,6 +108,8 @@ MIDDLEWARE = [
 ROOT_URLCONF = "ablesung.urls"
 WSGI_APPLICATION = "ablesung.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
+#: ModelBackend that also refuses accounts without an active membership (operators aside)
+AUTHENTICATION_BACKENDS = ["ablesung.accounts.backends.StaffBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -180,16 +186,40 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("email", "full_name")},
+    },
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 12},
     },
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    # Django's English list and our German one, each also without leading/trailing digits
+    # and punctuation ("passwort12345" is "passwort")
+    {"NAME": "ablesung.accounts.passwords.CommonPasswordValidator"},
+    {
+        "NAME": "ablesung.accounts.passwords.CommonPasswordValidator",
+        "OPTIONS": {"password_list_path": PACKAGE_DIR / "accounts" / "common-passwords-de.txt"},
+    },
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+#: longest password accepted (long passphrases welcome; Argon2 hashes any length)
+PASSWORD_MAX_LENGTH = 1024
 SESSION_COOKIE_AGE = 10 * 60 * 60  # absolute limit for staff sessions
+SESSION_ABSOLUTE_TIMEOUT = 10 * 60 * 60
 SESSION_IDLE_TIMEOUT = 30 * 60
+#: every staff member and operator must set up two-factor login (else per organisation)
+TWO_FACTOR_REQUIRED = env_bool("TWO_FACTOR_REQUIRED", False)
+OTP_TOTP_ISSUER = "Ablesung"
+#: the login throttle (ablesung.core.ratelimit, 5 failures per account in 5 minutes) limits
+#: second-factor tries; django-otp's own growing delay would refuse the right code typed a
+#: second after a typo
+OTP_TOTP_THROTTLE_FACTOR = 0
+#: a staff invitation's link is valid this long
+INVITATION_VALID_HOURS = 72
+#: password-reset mails per address and per client address a day
+PASSWORD_RESET_MAILS_PER_ADDRESS_PER_DAY = 3
+PASSWORD_RESET_MAILS_PER_IP_PER_DAY = 20
 SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -280,7 +280,6 @@ def run_export(campaign: Any) -> dict[str, Any]:
 
 def campaign_of() -> tuple[Any, Any]:
     from ablesung.core.models import Campaign, Organisation
-
     from ablesung.core.scoping import organisation_scope
 
     org = Organisation.objects.get(slug=SLUG)

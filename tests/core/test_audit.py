@@ -1,23 +1,32 @@
+import re
+from pathlib import Path
+
 import pytest
 from django.test import Client
 
+import ablesung
+from ablesung.core.audit_actions import ACTIONS, UnknownAction
 from ablesung.core.models import AppendOnlyError, AuditEntry
 from ablesung.core.services import audit
 from ablesung.core.services.actor import Actor
+from ablesung.core.services.trash import TRASH_KINDS
 from tests.conftest import PASSWORD, OrgData
 
 
 @pytest.mark.django_db
 def test_audit_entries_cannot_be_changed_or_deleted(org_a: OrgData) -> None:
     entry = audit.record(
-        "test.done", actor=Actor.system(), organisation=org_a.organisation, data={"label": "x"}
+        "campaign.opened",
+        actor=Actor.system(),
+        organisation=org_a.organisation,
+        data={"label": "x"},
     )
-    entry.action = "test.changed"
+    entry.action = "campaign.closed"
     with pytest.raises(AppendOnlyError):
         entry.save()
     with pytest.raises(AppendOnlyError):
         entry.delete()
-    assert AuditEntry.objects.get(pk=entry.pk).action == "test.done"
+    assert AuditEntry.objects.get(pk=entry.pk).action == "campaign.opened"
 
 
 @pytest.mark.django_db
@@ -47,3 +56,32 @@ def test_logins_and_failed_logins_are_audited_with_client_ip(clerk_a: object) ->
     ok = AuditEntry.objects.get(action="auth.login")
     assert ok.actor == clerk_a
     assert ok.client_ip == "203.0.113.7"
+    # both in the log of the member's organisation, in UTC
+    assert failed.organisation is not None
+    assert failed.organisation == ok.organisation
+    assert ok.created_at.utcoffset() is not None
+
+
+@pytest.mark.django_db
+def test_record_refuses_an_unregistered_action(org_a: OrgData) -> None:
+    with pytest.raises(UnknownAction):
+        audit.record("test.done", actor=Actor.system(), organisation=org_a.organisation)
+    assert not AuditEntry.objects.filter(action="test.done").exists()
+
+
+def test_every_action_code_in_the_source_is_registered_with_a_german_text() -> None:
+    """Literal codes passed to ``audit.record`` (and to the bulk writers) are registered;
+    the trash's ``f"{kind}.deleted"``/``restored`` codes for every trash kind too."""
+    source = Path(ablesung.__file__).parent
+    # every literal "<namespace>.<verb>" of a registered namespace, wherever it stands
+    # (conditional codes, helpers such as _audit_result); "trash.purge" is a schedule job
+    namespaces = "|".join(sorted({code.split(".")[0] for code in ACTIONS}))
+    literal = re.compile(rf'"((?:{namespaces})\.[a-z_]+)"')
+    found = {code for path in source.rglob("*.py") for code in literal.findall(path.read_text())}
+    found -= {"trash.purge"}
+    found |= {f"{kind}.{verb}" for kind in TRASH_KINDS for verb in ("deleted", "restored")}
+    assert len(found) > 30
+    assert found <= set(ACTIONS), sorted(found - set(ACTIONS))
+    for code, text in ACTIONS.items():
+        assert str(text).strip()
+        assert str(text) != code

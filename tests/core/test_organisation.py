@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from ablesung.accounts.models import User
+from ablesung.accounts.models import Invitation, User
 from ablesung.core.models import (
     AuditEntry,
     Campaign,
@@ -163,3 +163,16 @@ def test_demo_loads_the_sample_once() -> None:
         [mail] = OutboxMail.objects.filter(key__startswith=f"export-run:{export_run.pk}:")
         assert mail.to == "abrechnung@musterstadt.example"
         assert len(mail.attachments) == 2
+        # staff: the admin without a two-factor requirement, a deactivated former clerk, a
+        # pending invitation; all in the audit log
+        org = for_estimates.organisation
+        assert not org.two_factor_required
+        members = dict(
+            Membership.objects.filter(organisation=org).values_list("user__email", "is_active")
+        )
+        assert members == {"admin@musterstadt.example": True, "ehemals@musterstadt.example": False}
+        pending = Invitation.objects.get(organisation=org, accepted_at=None)
+        assert pending.email == "neu@musterstadt.example"
+        assert pending.is_pending
+        actions = set(AuditEntry.objects.filter(organisation=org).values_list("action", flat=True))
+        assert {"invitation.sent", "invitation.accepted", "membership.deactivated"} <= actions

@@ -233,3 +233,40 @@ def test_redis_store_loses_no_count_under_threads(redis_store: redis.Redis) -> N
         worker.join()
     key = ratelimit.counter(limit, subject, timezone.now().timestamp()).key
     assert ratelimit.store().counts([key]) == {key: threads * each}
+
+
+# --- failed logins: a lock of 5 minutes once a limit is reached ---------------------------------
+
+
+@pytest.mark.django_db
+def test_a_login_lock_lasts_five_minutes_and_can_be_set_again_over_an_expired_row() -> None:
+    with time_machine.travel("2026-12-30 12:00:30 +0000", tick=False) as traveller:
+        for _ in range(4):
+            ratelimit.record_login_failure(ip="192.0.2.9", account="A@B.example")
+        assert ratelimit.login_retry_after(ip="192.0.2.10", account="a@b.example") is None
+        ratelimit.record_login_failure(ip="192.0.2.9", account="a@b.example")
+        assert ratelimit.login_retry_after(ip="192.0.2.10", account="a@b.example") == 300
+        assert ratelimit.login_retry_after(ip="192.0.2.10", account="c@b.example") is None
+        traveller.shift(299)
+        assert ratelimit.login_retry_after(ip="192.0.2.10", account="a@b.example") == 1
+        traveller.shift(2)
+        assert ratelimit.login_retry_after(ip="192.0.2.10", account="a@b.example") is None
+        # the expired lock row is still there (the nightly purge deletes it); a new lock
+        # replaces it
+        ratelimit.record_login_failure(ip="192.0.2.9", account="a@b.example")
+        assert ratelimit.login_retry_after(ip="192.0.2.10", account="a@b.example") == 300
+
+
+@pytest.mark.django_db
+def test_redis_store_keeps_a_login_lock_for_five_minutes(redis_store: redis.Redis) -> None:
+    for _ in range(5):
+        ratelimit.record_login_failure(ip="2001:db8:9::1", account="redis@b.example")
+    assert not RateLimitCounter.objects.exists()
+    wait = ratelimit.login_retry_after(ip="2001:db8:9::2", account="")
+    assert wait is None  # 5 failures from the /64: the address's budget of 10 holds
+    wait = ratelimit.login_retry_after(ip="198.51.100.1", account="redis@b.example")
+    assert wait is not None
+    assert 295 <= wait <= 300
+    locks = [key for key in redis_store.keys("ratelimit:login-account-lock:*")]
+    assert len(locks) == 1
+    assert 295 <= redis_store.ttl(locks[0]) <= 300

@@ -38,10 +38,10 @@ from ablesung.core.services.readings import ReadingRefused, check_value
 from ablesung.core.services.release import (
     LOG_HEADER,
     MAX_SELECTION,
+    CampaignChecker,
     ReleaseFilter,
     ReleaseRefused,
     ReleaseSelection,
-    CampaignChecker,
     _Row,
     covered_readings,
     do_release_reading,

@@ -19,6 +19,11 @@ TOKEN = "49amArd62CDc1gCJ4zqHWQ"
         (f"https://ablesung.example/r/{TOKEN}", "https://ablesung.example/r/…"),
         ("/portal/zaehler/12/", "/portal/zaehler/12/"),
         ("/r/", "/r/"),
+        # staff links: an invitation's token, a password reset's uid and token
+        (f'"GET /konto/einladung/{TOKEN}/ HTTP/1.1" 302', '"GET /konto/einladung/…/ HTTP/1.1" 302'),
+        ("/konto/einladung/", "/konto/einladung/"),
+        ("/konto/passwort/neu/MQ/ck3x-0a1b2c3d/", "/konto/passwort/neu/…/"),
+        ("/konto/passwort/neu/fertig/", "/konto/passwort/neu/fertig/"),
     ],
 )
 def test_redact(text: str, expected: str) -> None:

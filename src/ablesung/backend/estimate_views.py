@@ -55,7 +55,9 @@ class ManualEstimateForm(forms.Form):
     note = forms.CharField(
         label=gettext_lazy("Vermerk"),
         max_length=MAX_NOTE,
-        widget=forms.Textarea(attrs={"class": "kern-form-input__input kern-form-input__textarea", "rows": 3}),
+        widget=forms.Textarea(
+            attrs={"class": "kern-form-input__input kern-form-input__textarea", "rows": 3}
+        ),
         help_text=gettext_lazy(
             "Warum dieser Wert? Zum Beispiel: Angabe am Telefon, Zähler unzugänglich."
         ),

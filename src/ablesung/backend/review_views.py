@@ -115,7 +115,9 @@ class CorrectionForm(forms.Form):
         ),
         required=False,
         max_length=MAX_NOTE,
-        widget=forms.Textarea(attrs={"class": "kern-form-input__input kern-form-input__textarea", "rows": 2}),
+        widget=forms.Textarea(
+            attrs={"class": "kern-form-input__input kern-form-input__textarea", "rows": 2}
+        ),
         error_messages={
             "max_length": gettext_lazy("Der Vermerk darf höchstens 500 Zeichen lang sein.")
         },

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from ablesung.backend import (
+    audit_views,
     campaign_dashboard,
     campaign_views,
     capture_views,
@@ -14,6 +15,7 @@ from ablesung.backend import (
     release_views,
     review_views,
     search_views,
+    user_views,
     views,
 )
 from ablesung.backend.branding_views import branding_settings
@@ -202,4 +204,34 @@ urlpatterns += [
         release_views.release_run_csv,
         name="release_run_csv",
     ),
+]
+
+# users (Benutzer) and the audit log (Protokoll)
+urlpatterns += [
+    path("benutzer/", user_views.users, name="users"),
+    path("benutzer/einladen/", user_views.invite, name="user_invite"),
+    path(
+        "benutzer/zwei-faktor/",
+        user_views.two_factor_requirement,
+        name="two_factor_requirement",
+    ),
+    path("benutzer/<int:membership_id>/", user_views.member, name="user_detail"),
+    path("benutzer/<int:membership_id>/rolle/", user_views.change_role, name="user_role"),
+    path(
+        "benutzer/<int:membership_id>/deaktivieren/",
+        user_views.deactivate,
+        name="user_deactivate",
+    ),
+    path(
+        "benutzer/<int:membership_id>/aktivieren/",
+        user_views.reactivate,
+        name="user_reactivate",
+    ),
+    path(
+        "einladungen/<int:invitation_id>/zurueckziehen/",
+        user_views.revoke_invitation,
+        name="invitation_revoke",
+    ),
+    path("protokoll/", audit_views.audit_log, name="audit_log"),
+    path("protokoll.csv", audit_views.audit_log_csv, name="audit_log_csv"),
 ]

@@ -22,6 +22,13 @@ Visitor-triggered mail: :func:`take` counts one use against each limit and says 
 one is exceeded. Inside the caller's transaction the table's counts roll back with a
 refused request; Redis keeps them (a refused request then counts as a use).
 
+Failed logins (staff login, second-factor step, operator admin): :func:`login_retry_after`
+and :func:`record_login_failure`. Failures are counted per client address (IPv6 per /64)
+and per account typed, in windows of 5 minutes; a subject whose failures in the current
+and the previous window reach its limit is locked for 5 minutes from that failure (a lock
+is a key of its own with that end), so any 10 (5) failures within 5 minutes block, even
+across a window's end. The lock holds for unknown accounts exactly as for known ones.
+
 Keys hold HMAC digests (keyed with ``SECRET_KEY``; a new key starts every counter
 afresh), never a typed value.
 """
@@ -58,6 +65,11 @@ IP_LIMITS = (Limit("ip-minute", 10, 60), Limit("ip-hour", 50, 3600))
 #: per target (the meter number typed, a customer number): 5 failures in 15 minutes
 TARGET_LIMITS = (Limit("target", 5, 15 * 60),)
 DAY = 24 * 3600
+#: failed logins: 10 per client address (IPv6 per /64) and 5 per account in 5 minutes
+LOGIN_IP_LIMIT = Limit("login-ip", 10, 5 * 60)
+LOGIN_ACCOUNT_LIMIT = Limit("login-account", 5, 5 * 60)
+#: how long a reached login limit blocks further tries
+LOGIN_BLOCK_SECONDS = 5 * 60
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,14 @@ class CounterStore(Protocol):
         """Adds one to each counter (created with its window's end) and returns the counts."""
         ...
 
+    def lock(self, key: str, seconds: int, now: float) -> None:
+        """Creates a lock that ends ``seconds`` from ``now``, unless one holds already."""
+        ...
+
+    def lock_ends(self, keys: Sequence[str], now: float) -> dict[str, float]:
+        """The end (POSIX seconds) of each lock of ``keys`` that still holds."""
+        ...
+
 
 class DatabaseStore:
     """The ``RateLimitCounter`` table: rows are created and counted atomically, never culled."""
@@ -105,6 +125,19 @@ class DatabaseStore:
         keys = [c.key for c in counters]
         RateLimitCounter.objects.filter(key__in=keys).update(count=F("count") + 1)
         return self.counts(keys)
+
+    def lock(self, key: str, seconds: int, now: float) -> None:
+        then = datetime.datetime.fromtimestamp(now, tz=datetime.UTC)
+        RateLimitCounter.objects.filter(key=key, expires_at__lte=then).delete()
+        RateLimitCounter.objects.bulk_create(
+            [RateLimitCounter(key=key, count=1, expires_at=then + datetime.timedelta(0, seconds))],
+            ignore_conflicts=True,
+        )
+
+    def lock_ends(self, keys: Sequence[str], now: float) -> dict[str, float]:
+        then = datetime.datetime.fromtimestamp(now, tz=datetime.UTC)
+        rows = RateLimitCounter.objects.filter(key__in=keys, expires_at__gt=then)
+        return {key: ends.timestamp() for key, ends in rows.values_list("key", "expires_at")}
 
 
 class RedisStore:
@@ -126,6 +159,20 @@ class RedisStore:
                 pipe.incr(c.key)
             results = pipe.execute()
         return {c.key: int(count) for c, count in zip(counters, results[1::2], strict=True)}
+
+    def lock(self, key: str, seconds: int, now: float) -> None:
+        self.client.set(key, 1, ex=seconds, nx=True)
+
+    def lock_ends(self, keys: Sequence[str], now: float) -> dict[str, float]:
+        with self.client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.pttl(key)
+            results = pipe.execute()
+        return {
+            key: now + int(ttl) / 1000
+            for key, ttl in zip(keys, results, strict=True)
+            if int(ttl) > 0
+        }
 
 
 @cache
@@ -173,6 +220,42 @@ def take(uses: Sequence[tuple[Limit, str]]) -> int | None:
     counts = store().increment(counters)
     waits = [c.wait(now) for c in counters if counts.get(c.key, 0) > c.limit.allowed]
     return max(waits) if waits else None
+
+
+def _login_subjects(ip: str | None, account: str) -> list[tuple[Limit, str]]:
+    subjects = [(LOGIN_IP_LIMIT, f"ip:{limit_subject(ip)}")]
+    if account.strip():
+        subjects.append((LOGIN_ACCOUNT_LIMIT, f"account:{account.strip().casefold()}"))
+    return subjects
+
+
+def _lock_key(limit: Limit, subject: str) -> str:
+    digest = salted_hmac(KEY_SALT, subject, algorithm="sha256").hexdigest()[:32]
+    return f"ratelimit:{limit.name}-lock:{digest}"
+
+
+def login_retry_after(*, ip: str | None, account: str = "") -> int | None:
+    """Seconds until the next login try is allowed from ``ip`` on ``account``, or ``None``.
+
+    The same for an account that does not exist: the answer reveals nothing."""
+    now = timezone.now().timestamp()
+    keys = [_lock_key(limit, subject) for limit, subject in _login_subjects(ip, account)]
+    ends = store().lock_ends(keys, now)
+    return max(1, math.ceil(max(ends.values()) - now)) if ends else None
+
+
+def record_login_failure(*, ip: str | None, account: str = "") -> None:
+    """Counts one failed login; a subject that reaches its limit is locked for 5 minutes."""
+    now = timezone.now().timestamp()
+    subjects = _login_subjects(ip, account)
+    current = [counter(limit, subject, now) for limit, subject in subjects]
+    previous = [counter(limit, subject, now - limit.window) for limit, subject in subjects]
+    backend = store()
+    counts = backend.increment(current)
+    earlier = backend.counts([c.key for c in previous])
+    for (limit, subject), now_counter, before in zip(subjects, current, previous, strict=True):
+        if counts.get(now_counter.key, 0) + earlier.get(before.key, 0) >= limit.allowed:
+            backend.lock(_lock_key(limit, subject), LOGIN_BLOCK_SECONDS, now)
 
 
 def purge_expired(now: datetime.datetime | None = None) -> int:

@@ -52,9 +52,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "export_all_current",  # exporting readings that were not released
             "manage_settings",
             "manage_users",
+            "view_audit",
         }
     ),
 }
+# the audit log is for admins and viewers (auditors), not for clerks
+PERMISSIONS[Role.VIEWER] = PERMISSIONS[Role.VIEWER] | {"view_audit"}
 
 ORG_URL_KWARG = "org"
 
@@ -88,7 +91,7 @@ def memberships_of(user: Any) -> list[Membership]:
         return []
     with scopes_disabled():
         return list(
-            Membership.objects.filter(user=user, organisation__is_active=True)
+            Membership.objects.filter(user=user, is_active=True, organisation__is_active=True)
             .select_related("organisation")
             .order_by("organisation__name")
         )
@@ -129,7 +132,10 @@ class OrganisationScopeMiddleware:
         with scopes_disabled():
             return (
                 Membership.objects.filter(
-                    user=request.user, organisation__slug=slug, organisation__is_active=True
+                    user=request.user,
+                    is_active=True,
+                    organisation__slug=slug,
+                    organisation__is_active=True,
                 )
                 .select_related("organisation")
                 .first()

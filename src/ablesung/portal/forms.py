@@ -58,7 +58,9 @@ class MeterReadingForm(forms.Form):
         label=_("Bemerkung"),
         required=False,
         max_length=500,
-        widget=forms.Textarea(attrs={"rows": 3, "class": "kern-form-input__input kern-form-input__textarea"}),
+        widget=forms.Textarea(
+            attrs={"rows": 3, "class": "kern-form-input__input kern-form-input__textarea"}
+        ),
         error_messages={"max_length": _("Die Bemerkung darf höchstens 500 Zeichen lang sein.")},
     )
     photo = forms.FileField(
@@ -141,7 +143,9 @@ class MessageForm(forms.Form):
     text = forms.CharField(
         label=_("Ihre Nachricht"),
         max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 5, "class": "kern-form-input__input kern-form-input__textarea"}),
+        widget=forms.Textarea(
+            attrs={"rows": 5, "class": "kern-form-input__input kern-form-input__textarea"}
+        ),
         error_messages={
             "required": _("Bitte schreiben Sie uns Ihre Nachricht."),
             "max_length": _("Die Nachricht darf höchstens 2000 Zeichen lang sein."),

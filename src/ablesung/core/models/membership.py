@@ -18,6 +18,8 @@ class Membership(TenantModel):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(_("Rolle"), max_length=10, choices=Role.choices, default=Role.CLERK)
+    #: a deactivated member keeps the row (and the audit trail) but has no access
+    is_active = models.BooleanField(_("aktiv"), default=True)
 
     class Meta:
         constraints = [

@@ -33,6 +33,10 @@ class Organisation(models.Model):
 
     slug = models.SlugField(_("Kurzname"), max_length=60, unique=True)
     name = models.CharField(_("Name"), max_length=200)
+    #: members without two-factor login are led through its setup at their next login
+    two_factor_required = models.BooleanField(
+        _("Zwei-Faktor-Anmeldung für alle Mitglieder verlangen"), default=False
+    )
     contact_email = models.EmailField(_("Kontakt-E-Mail"), blank=True)
     contact_phone = models.CharField(_("Kontakt-Telefon"), max_length=50, blank=True)
     contact_address = models.TextField(_("Anschrift und Sprechzeiten"), max_length=1000, blank=True)

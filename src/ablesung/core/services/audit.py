@@ -6,6 +6,7 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
+from ablesung.core import audit_actions
 from ablesung.core.models import AuditEntry, Organisation
 from ablesung.core.services.actor import Actor
 
@@ -24,11 +25,12 @@ def record(
     obj: models.Model | None = None,
     data: dict[str, Any] | None = None,
 ) -> AuditEntry:
+    """Writes one entry; ``action`` must be registered in :mod:`ablesung.core.audit_actions`."""
     entry: AuditEntry = AuditEntry.objects.create(
         organisation=organisation,
         actor=actor.user,
         actor_label=actor.label[:254],
-        action=action,
+        action=audit_actions.check(action),
         object_type=object_type(obj) if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         data=data or {},

@@ -47,6 +47,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django_scopes import ScopeError, get_scope
 
+from ablesung.core import audit_actions
 from ablesung.core.models import (
     AuditEntry,
     CampaignMeter,
@@ -798,7 +799,7 @@ class BulkWriter:
             AuditEntry(
                 organisation_id=self.organisation_id,
                 actor_label="import",
-                action=action,
+                action=audit_actions.check(action),
                 object_type=object_type,
                 object_id=str(pk),
                 data={"changes": changes, "import": self.batch_id},

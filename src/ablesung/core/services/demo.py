@@ -12,6 +12,10 @@ readings: its missing meters are ready for "Fehlende schätzen". A third one,
 "Herbstablesung 2026" (key date 30 September), is already closed and exported: a few
 citizens' readings released, the rest estimated, the export run with its return file and
 Excel report, and the mail to the organisation's export recipient in the outbox.
+
+Staff: besides the admin (no two-factor requirement, so the printed password signs in), a
+clerk who joined through an invitation and was deactivated later, and an invitation still
+pending; their steps are in the audit log ("Protokoll").
 """
 
 import datetime
@@ -102,7 +106,34 @@ def do_create_demo(sample: Path | None, *, actor: Actor) -> DemoResult:
     _demo_readings(organisation, batch.campaign, access, actor=actor)
     _campaign_for_estimates(organisation, sample, actor=actor)
     _exported_campaign(organisation, sample, actor=actor)
+    _demo_staff(organisation, actor=actor)
     return DemoResult(created, batch.campaign, loaded, batch.message, access)
+
+
+DEMO_FORMER_CLERK = "ehemals@musterstadt.example"
+DEMO_INVITEE = "neu@musterstadt.example"
+
+
+def _demo_staff(organisation: Organisation, *, actor: Actor) -> None:
+    """A clerk who accepted an invitation and was deactivated, and a pending invitation."""
+    from ablesung.accounts.services import (
+        do_accept_invitation,
+        do_deactivate_member,
+        do_invite_member,
+    )
+    from ablesung.core.models import Membership, Role
+    from ablesung.core.services.organisation import generate_password
+
+    former = do_invite_member(
+        organisation, email=DEMO_FORMER_CLERK, role=Role.CLERK, actor=actor
+    ).invitation
+    user = do_accept_invitation(
+        former.pk, password=generate_password(), full_name="Erika Ehemalig", actor=actor
+    )
+    with organisation_scope(organisation):
+        membership = Membership.objects.get(user=user)
+    do_deactivate_member(organisation, membership.pk, actor=actor)
+    do_invite_member(organisation, email=DEMO_INVITEE, role=Role.VIEWER, actor=actor)
 
 
 def _campaign_for_estimates(organisation: Organisation, sample: Path, *, actor: Actor) -> None:

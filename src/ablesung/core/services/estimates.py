@@ -53,6 +53,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ablesung import plausibility as engine
+from ablesung.core import audit_actions
 from ablesung.core.language import engine_language
 from ablesung.core.models import (
     ESTIMATE_SOURCES,
@@ -429,7 +430,7 @@ def _audit_entry(
         organisation=organisation,
         actor=actor.user,
         actor_label=actor.label[:254],
-        action="reading.estimated",
+        action=audit_actions.check("reading.estimated"),
         object_type=audit.object_type(Reading),
         object_id=str(reading.pk),
         data=data,

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ablesung.core import audit_actions
 from ablesung.core.language import engine_language
 from ablesung.core.models import (
     AuditEntry,
@@ -27,29 +28,6 @@ from ablesung.core.services.readings import check_value
 
 #: the newest audit entries shown on the page
 MAX_AUDIT_ENTRIES = 200
-
-#: German texts of the audit actions a property's trail can hold (the code itself else)
-ACTION_LABELS = {
-    "property.updated": _("Objekt durch Import geändert"),
-    "property.deleted": _("Objekt in den Papierkorb gelegt"),
-    "property.restored": _("Objekt wiederhergestellt"),
-    "meter.updated": _("Zähler durch Import geändert"),
-    "meter.deleted": _("Zähler in den Papierkorb gelegt"),
-    "meter.restored": _("Zähler wiederhergestellt"),
-    "reading.submitted": _("Zählerstand erfasst"),
-    "reading.corrected": _("Zählerstand ersetzt (neue Version)"),
-    "reading.undone": _("Erfassung rückgängig gemacht (neue Version)"),
-    "reading.estimated": _("Zählerstand geschätzt"),
-    "reading.reviewed": _("Zählerstand geprüft"),
-    "reading.released": _("Zählerstand freigegeben"),
-    "reading.deleted": _("Zählerstand in den Papierkorb gelegt"),
-    "reading.restored": _("Zählerstand wiederhergestellt"),
-    "reading.confirmation_requested": _("Bestätigung per E-Mail angefordert"),
-    "campaign_meter.control_requested": _("Kontrollablesung angefordert"),
-    "campaign_meter.control_cleared": _("Kontrollablesung zurückgenommen"),
-    "citizen_message.received": _("Nachricht an die Verwaltung eingegangen"),
-    "citizen_message.updated": _("Nachricht bearbeitet"),
-}
 
 
 @dataclass
@@ -117,7 +95,7 @@ class AuditRow:
 
     @property
     def label(self) -> str:
-        return str(ACTION_LABELS.get(self.entry.action, self.entry.action))
+        return audit_actions.describe(self.entry.action)
 
     @property
     def who(self) -> str:

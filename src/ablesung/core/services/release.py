@@ -47,6 +47,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ablesung import plausibility as engine
+from ablesung.core import audit_actions
 from ablesung.core.models import (
     AuditEntry,
     Campaign,
@@ -508,7 +509,7 @@ def audit_released(
     params = [
         getattr(actor.user, "pk", None),
         actor.label[:254],
-        "reading.released",
+        audit_actions.check("reading.released"),
         audit.object_type(Reading),
         outcome,
         run.pk,
