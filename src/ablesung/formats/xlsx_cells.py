@@ -24,6 +24,8 @@ _ESCAPE_SPLIT = re.compile("(?<=_)(?=x)")
 
 def clean_text(value: str) -> str:
     """``value`` as a cell can hold it: XML-safe characters, at most 32,767 characters."""
+    if value.isprintable() and len(value) <= MAX_CELL_CHARS // 2:
+        return value  # the common case: no control character, surrogate or non-character
     if "\r" in value:
         value = value.replace("\r\n", "\n").replace("\r", "\n")
     value = _XML_INVALID.sub("", value)
