@@ -120,7 +120,9 @@ class RoleForm(forms.Form):
 
 class TwoFactorRequirementForm(forms.Form):
     required = forms.BooleanField(
-        label=_("Zwei-Faktor-Anmeldung für alle Mitglieder verlangen"), required=False
+        label=_("Zwei-Faktor-Anmeldung für alle Mitglieder verlangen"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "kern-form-check__checkbox"}),
     )
 
 
