@@ -55,7 +55,7 @@ def test_the_worker_schedule_has_the_daily_purges_and_the_sweeps() -> None:
         ("DailyJob", "mail.purge"),
         ("DailyJob", "ratelimit.purge"),
         ("MinuteJob", "mail.retry"),
-        ("MinuteJob", "export.resume"),
+        ("MinuteJob", "exports.resume"),
     ]
 
 

@@ -69,7 +69,7 @@ JOBS: tuple[Job, ...] = (
     DailyJob("mail.purge", 4, _purge_finished_mails),
     DailyJob("ratelimit.purge", 2, purge_rate_limit_counters.enqueue),
     MinuteJob("mail.retry", _retry_due_mails),
-    MinuteJob("export.resume", _resume_export_runs),
+    MinuteJob("exports.resume", _resume_export_runs),
 )
 
 
