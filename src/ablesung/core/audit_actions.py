@@ -56,6 +56,7 @@ ACTIONS: dict[str, Promise] = {
     "export.sent": _("Export erneut per E-Mail gesendet"),
     "export.retried": _("Fehlgeschlagener Export erneut gestartet"),
     # reading letters
+    "letters.requested": _("Ablesebriefe angefordert"),
     "letters.generated": _("Ablesebriefe erstellt (neue Zugangscodes und Links)"),
     "import.uploaded": _("Zählerliste hochgeladen"),
     "import.started": _("Import gestartet"),

@@ -10,12 +10,17 @@ log line or an audit entry, not even for a moment; the PDF file is the one place
 exist, and it is downloadable only by clerks and admins. If writing the PDF fails, the
 transaction rolls back: the old letters stay valid and no new grant exists.
 
-The caller runs it where the work may take its time: the command ``generate_letters``
-runs it directly; a background job would run the same function (the job gets only the
-batch's selection, never a secret).
+So the work is split in two: :func:`do_request_letters` checks the selection and stores a
+queued :class:`LetterBatch` (the selection only, no secret); the background job
+:func:`build_batch` (``letters.tasks.build_letter_batch``) then does all of the above in
+its one transaction. The command ``generate_letters`` and the demo run both steps in
+their own process (:func:`do_generate_letters`). Because the grants and the PDF commit
+together, other connections see the batch go from queued to running to succeeded, not
+the letters counted up one by one.
 """
 
 import hashlib
+import logging
 import tempfile
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -25,6 +30,7 @@ from django.core.files import File
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django_scopes import scopes_disabled
 
 from ablesung.core.models import (
     AccessGrant,
@@ -39,6 +45,8 @@ from ablesung.core.services.access import IssuedAccess, issue_grants
 from ablesung.core.services.actor import Actor
 from ablesung.letters import pdf
 from ablesung.letters.models import LetterBatch, LetterSelection, LetterStatus
+
+logger = logging.getLogger(__name__)
 
 
 class LettersRefused(ValueError):
@@ -149,50 +157,130 @@ def letters_made(campaign: Campaign) -> int:
     )
 
 
-def do_generate_letters(
-    campaign: Campaign,
-    *,
-    organisation: Organisation,
-    selection: str = LetterSelection.ALL,
-    object_numbers: Sequence[str] = (),
-    actor: Actor,
-) -> LetterBatch:
-    """New access and one letter for every selected property, as one stored PDF.
-
-    Revokes the selected properties' earlier grants in the campaign: their old letters
-    and links stop working. Raises :class:`LettersRefused` (nothing changed) when the
-    selection is empty.
-    """
+def _check_selection(selection: str, object_numbers: Sequence[str]) -> list[str]:
     if selection not in LetterSelection.values:
         raise LettersRefused(f"Unbekannte Auswahl „{selection}“.")
     numbers = sorted({number.strip() for number in object_numbers if number.strip()})
     if selection == LetterSelection.OBJECT_NUMBERS and not numbers:
         raise LettersRefused("Bitte mindestens eine Objektnummer angeben.")
+    return numbers
+
+
+def _selection_refusal(properties: list[Property], selection: str, numbers: list[str]) -> None:
+    if not properties:
+        raise LettersRefused("Für diese Auswahl gibt es keine Objekte mit Zählern.")
+    if selection == LetterSelection.OBJECT_NUMBERS:
+        found = {prop.object_number for prop in properties}
+        missing = [number for number in numbers if number not in found]
+        if missing:
+            raise LettersRefused(
+                "Diese Objektnummern haben keine Zähler in der Ableseaktion: "
+                + ", ".join(missing[:20])
+            )
+
+
+def do_request_letters(
+    campaign: Campaign,
+    *,
+    organisation: Organisation,
+    selection: str = LetterSelection.ALL,
+    object_numbers: Sequence[str] = (),
+    confirmed_made: int | None = None,
+    actor: Actor,
+    enqueue: bool = True,
+) -> LetterBatch:
+    """A queued letter batch for the selected properties; the job :func:`build_batch` makes it.
+
+    ``confirmed_made``: the number of letters already produced for the campaign that the
+    user confirmed to invalidate; when letters exist and it differs (or someone made
+    letters meanwhile) the request is refused. ``None`` skips the check (the command line
+    is its own confirmation). Raises :class:`LettersRefused`; then nothing changed.
+    """
+    numbers = _check_selection(selection, object_numbers)
+    try:
+        pdf.register_fonts()
+    except pdf.FontMissing as exc:
+        raise LettersRefused(str(exc)) from exc
     with transaction.atomic(durable=True), organisation_scope(organisation):
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         properties = selected_properties(campaign, selection, numbers)
-        if not properties:
-            raise LettersRefused("Für diese Auswahl gibt es keine Objekte mit Zählern.")
-        if selection == LetterSelection.OBJECT_NUMBERS:
-            found = {prop.object_number for prop in properties}
-            missing = [number for number in numbers if number not in found]
-            if missing:
-                raise LettersRefused(
-                    "Diese Objektnummern haben keine Zähler in der Ableseaktion: "
-                    + ", ".join(missing[:20])
-                )
-        now = timezone.now()
+        _selection_refusal(properties, selection, numbers)
+        made = letters_made(campaign)
+        if confirmed_made is not None and made and confirmed_made != made:
+            raise LettersRefused(
+                f"Für diese Ableseaktion wurden schon {made} Ablesebriefe erstellt. Neue "
+                "Briefe machen die Zugangscodes und Links der ausgewählten Objekte ungültig; "
+                "bitte bestätigen Sie das."
+            )
         batch: LetterBatch = LetterBatch.objects.create(
             organisation=organisation,
             campaign=campaign,
-            status=LetterStatus.RUNNING,
+            status=LetterStatus.QUEUED,
             selection=selection,
             object_numbers=numbers,
             total=len(properties),
             actor=actor.user,
             actor_label=actor.label,
-            started_at=now,
         )
+        audit.record(
+            "letters.requested",
+            actor=actor,
+            organisation=organisation,
+            obj=campaign,
+            data={"batch": batch.pk, "selection": selection, "count": len(properties)},
+        )
+        if enqueue:
+            transaction.on_commit(lambda: _enqueue(batch.pk))
+    return batch
+
+
+def _enqueue(batch_id: int) -> None:
+    from ablesung.letters.tasks import build_letter_batch
+
+    build_letter_batch.enqueue(batch_id)
+
+
+def build_batch(batch_id: int) -> str:
+    """The job: new access for the batch's properties and the PDF, in one transaction.
+
+    Idempotent: a finished batch is left alone; a batch whose worker died mid-way was
+    rolled back completely and is built from the start. Returns the batch's status.
+    """
+    with scopes_disabled():
+        found = LetterBatch.objects.select_related("organisation").filter(pk=batch_id).first()
+    if found is None:
+        return "missing"
+    organisation = found.organisation
+    with transaction.atomic(durable=True), organisation_scope(organisation):
+        LetterBatch.objects.filter(pk=batch_id, status=LetterStatus.QUEUED).update(
+            status=LetterStatus.RUNNING, started_at=timezone.now()
+        )
+    try:
+        return _build(batch_id, organisation)
+    except Exception as exc:
+        logger.exception("letter batch %s failed", batch_id)
+        message = str(exc) if isinstance(exc, (LettersRefused, pdf.FontMissing)) else ""
+        with transaction.atomic(durable=True), organisation_scope(organisation):
+            LetterBatch.objects.filter(pk=batch_id, status=LetterStatus.RUNNING).update(
+                status=LetterStatus.FAILED,
+                finished_at=timezone.now(),
+                message=message or "Die Ablesebriefe konnten nicht erstellt werden.",
+            )
+        return LetterStatus.FAILED
+
+
+def _build(batch_id: int, organisation: Organisation) -> str:
+    with transaction.atomic(durable=True), organisation_scope(organisation):
+        batch: LetterBatch = (
+            LetterBatch.objects.select_for_update().select_related("campaign").get(pk=batch_id)
+        )
+        if batch.status != LetterStatus.RUNNING:
+            return str(batch.status)
+        campaign = Campaign.objects.select_for_update().get(pk=batch.campaign_id)
+        properties = selected_properties(campaign, batch.selection, batch.object_numbers)
+        if not properties:
+            raise LettersRefused("Für diese Auswahl gibt es keine Objekte mit Zählern mehr.")
+        now = timezone.now()
         revoked = AccessGrant.objects.filter(
             campaign=campaign, property__in=properties, revoked_at__isnull=True
         ).update(revoked_at=now)
@@ -211,21 +299,45 @@ def do_generate_letters(
             batch.pdf_file.save(f"letters/{batch.pdf_name}", File(handle), save=False)
         batch.pdf_sha256 = digest.hexdigest()
         batch.pages = pages
+        batch.total = len(properties)
         batch.done = len(issued)
         batch.status = LetterStatus.SUCCEEDED
         batch.finished_at = timezone.now()
         batch.save()
         audit.record(
             "letters.generated",
-            actor=actor,
+            actor=Actor(user=batch.actor, label=batch.actor_label or "system"),
             organisation=organisation,
             obj=campaign,
-            data={
-                "batch": batch.pk,
-                "selection": selection,
-                "count": len(issued),
-                "revoked": revoked,
-                "pages": pages,
-            },
+            data={"batch": batch.pk, "count": len(issued), "revoked": revoked, "pages": pages},
         )
+    return LetterStatus.SUCCEEDED
+
+
+def do_generate_letters(
+    campaign: Campaign,
+    *,
+    organisation: Organisation,
+    selection: str = LetterSelection.ALL,
+    object_numbers: Sequence[str] = (),
+    actor: Actor,
+) -> LetterBatch:
+    """Requests and builds a batch right here (the command line, the demo).
+
+    Raises :class:`LettersRefused` when the request is refused (nothing changed) or the
+    build failed (the batch is marked failed; no access changed).
+    """
+    batch = do_request_letters(
+        campaign,
+        organisation=organisation,
+        selection=selection,
+        object_numbers=object_numbers,
+        actor=actor,
+        enqueue=False,
+    )
+    build_batch(batch.pk)
+    with organisation_scope(organisation):
+        batch.refresh_from_db()
+    if batch.status != LetterStatus.SUCCEEDED:
+        raise LettersRefused(batch.message)
     return batch
