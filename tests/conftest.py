@@ -34,6 +34,7 @@ from ablesung.core.models import (
 )
 from ablesung.exports.models import ExportRun, ExportStatus
 from ablesung.formats import FINANZ_PLUS_STANDARD
+from ablesung.letters.models import LetterBatch, LetterStatus
 
 PASSWORD = "korrekt-Pferd-Batterie-Heftklammer"
 
@@ -125,6 +126,8 @@ def make_org_data(slug: str, name: str) -> OrgData:
         # ablesung.exports.services costs ~0.1 s in every test; tests/test_isolation.py
         # adds one made by the service)
         add_stored_export_run(org, campaign)
+        # a made letter batch with its PDF (the routes with letter_batch_id need one)
+        add_stored_letter_batch(org, campaign)
         # a pending invitation (the routes with invitation_id need one)
         Invitation.objects.create(
             organisation=org,
@@ -155,6 +158,24 @@ def add_stored_export_run(org: Organisation, campaign: Campaign) -> ExportRun:
     run.report_file.save(run.report_name, ContentFile(report_content), save=False)
     run.save()
     return run
+
+
+def add_stored_letter_batch(org: Organisation, campaign: Campaign) -> LetterBatch:
+    content = b"%PDF-1.4\n%%EOF\n"
+    batch = LetterBatch(
+        organisation=org,
+        campaign=campaign,
+        status=LetterStatus.SUCCEEDED,
+        total=1,
+        done=1,
+        pages=1,
+        actor_label="Test",
+        pdf_name="ablesebriefe-test.pdf",
+        pdf_sha256=hashlib.sha256(content).hexdigest(),
+    )
+    batch.pdf_file.save(f"letters/{batch.pdf_name}", ContentFile(content), save=False)
+    batch.save()
+    return batch
 
 
 def make_member(org: Organisation, email: str, role: str = Role.CLERK) -> User:

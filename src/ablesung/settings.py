@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "ablesung.portal",
     "ablesung.mail",
     "ablesung.exports",
+    "ablesung.letters",
     "ablesung.accounts.admin_apps.OperatorAdminConfig",  # django.contrib.admin, login with 2FA
     "django.contrib.auth",
     "django.contrib.contenttypes",

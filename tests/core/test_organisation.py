@@ -26,6 +26,7 @@ from ablesung.core.services.access import resolve_token
 from ablesung.core.services.estimates import estimate_refusal
 from ablesung.core.services.estimates import summary as estimates_summary
 from ablesung.exports.models import ExportRun
+from ablesung.letters.models import LetterBatch
 from ablesung.mail.models import OutboxMail
 
 SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "musterstadt-2026.csv"
@@ -107,6 +108,11 @@ def test_demo_loads_the_sample_once() -> None:
         grant = resolve_token(link.group(1))
         assert grant is not None
         assert grant.campaign == campaign
+        # reading letters for three other properties (the printed link stays valid)
+        [letters] = LetterBatch.objects.filter(campaign=campaign)
+        assert letters.status == "succeeded"
+        assert letters.done == 3
+        assert grant.property.object_number not in letters.object_numbers
         company = Property.objects.get(object_number="3-00010-000")
         assert company.owner_last_name == "Bäckerei Ähm; Inh. Weiß"
         # reading versions through the real services: a correction, a release, the trash,

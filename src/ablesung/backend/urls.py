@@ -11,6 +11,7 @@ from ablesung.backend import (
     export_views,
     imports,
     inbox,
+    letter_views,
     property_views,
     release_views,
     review_views,
@@ -181,6 +182,16 @@ urlpatterns += [
         "ableseaktionen/<int:campaign_id>/export/wieder-oeffnen/",
         export_views.reopen_exported,
         name="export_reopen",
+    ),
+    path("ableseaktionen/<int:campaign_id>/briefe/", letter_views.letters_page, name="letters"),
+    path(
+        "ableseaktionen/<int:campaign_id>/briefe/erstellen/",
+        letter_views.letters_start,
+        name="letters_start",
+    ),
+    path("briefe/<int:letter_batch_id>/", letter_views.letter_batch, name="letter_batch"),
+    path(
+        "briefe/<int:letter_batch_id>/pdf/", letter_views.letter_batch_pdf, name="letter_batch_pdf"
     ),
     path("exporte/<int:export_run_id>/", export_views.export_run, name="export_run"),
     path(

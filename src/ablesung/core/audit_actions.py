@@ -55,6 +55,9 @@ ACTIONS: dict[str, Promise] = {
     "campaign.reopened": _("Exportierte Ableseaktion wieder geöffnet"),
     "export.sent": _("Export erneut per E-Mail gesendet"),
     "export.retried": _("Fehlgeschlagener Export erneut gestartet"),
+    # reading letters
+    "letters.requested": _("Ablesebriefe angefordert"),
+    "letters.generated": _("Ablesebriefe erstellt (neue Zugangscodes und Links)"),
     "import.uploaded": _("Zählerliste hochgeladen"),
     "import.started": _("Import gestartet"),
     "import.succeeded": _("Import abgeschlossen"),

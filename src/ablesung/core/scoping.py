@@ -33,6 +33,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "restore",
             "import",
             "manage_campaigns",
+            "letters",  # reading letters: new access codes, and the PDF that holds them
         }
     ),
     Role.ADMIN: frozenset(
@@ -47,6 +48,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "restore",
             "import",
             "manage_campaigns",
+            "letters",
             "delete_campaign",  # destructive campaign actions are for admins
             "reopen_export",  # an exported campaign is reopened only by an admin
             "export_all_current",  # exporting readings that were not released

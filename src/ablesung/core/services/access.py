@@ -89,24 +89,10 @@ def do_issue_access(
             .distinct()
         )
         properties = list(Property.objects.filter(pk__in=property_ids))  # a subquery
-        now = timezone.now()
         revoked = AccessGrant.objects.filter(campaign=campaign, revoked_at__isnull=True).update(
-            revoked_at=now
+            revoked_at=timezone.now()
         )
-        issued: list[tuple[Property, str, str, AccessGrant]] = []
-        for prop in properties:
-            code = generate_code()
-            token = generate_token()
-            grant = AccessGrant(
-                organisation=organisation,
-                campaign=campaign,
-                property=prop,
-                token_hash=sha256_hex(token),
-                code_hash=code_hash(code),
-                issued_at=now,
-            )
-            issued.append((prop, code, token, grant))
-        AccessGrant.objects.bulk_create([grant for *_, grant in issued], batch_size=500)
+        issued = issue_grants(campaign, properties, organisation=organisation)
         audit.record(
             "access.issued",
             actor=actor,
@@ -114,9 +100,35 @@ def do_issue_access(
             obj=campaign,
             data={"count": len(issued), "revoked": revoked},
         )
+    return issued
+
+
+def issue_grants(
+    campaign: Campaign, properties: list[Property], *, organisation: Organisation
+) -> list[IssuedAccess]:
+    """New grants for ``properties``; runs inside the caller's transaction and scope.
+
+    Revokes nothing: the caller revokes the grants it replaces first. The plaintext codes
+    and tokens are only in the return value.
+    """
+    now = timezone.now()
+    pending: list[tuple[Property, str, str, AccessGrant]] = []
+    for prop in properties:
+        code = generate_code()
+        token = generate_token()
+        grant = AccessGrant(
+            organisation=organisation,
+            campaign=campaign,
+            property=prop,
+            token_hash=sha256_hex(token),
+            code_hash=code_hash(code),
+            issued_at=now,
+        )
+        pending.append((prop, code, token, grant))
+    AccessGrant.objects.bulk_create([grant for *_, grant in pending], batch_size=500)
     return [
         IssuedAccess(grant_id=grant.pk, property=prop, code=format_code(code), token=token)
-        for prop, code, token, grant in issued
+        for prop, code, token, grant in pending
     ]
 
 

@@ -104,6 +104,7 @@ def do_create_demo(sample: Path | None, *, actor: Actor) -> DemoResult:
     loaded = batch.counts.get("meters_created", 0)
     access = _open_for_citizens(organisation, batch.campaign, actor=actor)
     _demo_readings(organisation, batch.campaign, access, actor=actor)
+    _demo_letters(organisation, batch.campaign, access, actor=actor)
     _campaign_for_estimates(organisation, sample, actor=actor)
     _exported_campaign(organisation, sample, actor=actor)
     _demo_staff(organisation, actor=actor)
@@ -228,6 +229,41 @@ def _open_for_citizens(
     do_open_campaign(campaign, online_from=today, online_until=until, actor=actor)
     issued = do_issue_access(campaign, organisation=organisation, actor=actor)
     return min(issued, key=lambda access: access.property.object_number, default=None)
+
+
+def _demo_letters(
+    organisation: Organisation,
+    campaign: Campaign,
+    access: IssuedAccess | None,
+    *,
+    actor: Actor,
+) -> None:
+    """Reading letters (PDF) for the last three properties; the printed link stays valid."""
+    from ablesung.letters.models import LetterSelection
+    from ablesung.letters.services import (
+        LettersRefused,
+        do_generate_letters,
+        selected_properties,
+    )
+
+    with organisation_scope(organisation):
+        numbers = sorted(
+            prop.object_number
+            for prop in selected_properties(campaign, LetterSelection.ALL)
+            if access is None or prop.pk != access.property.pk
+        )[-3:]
+    if not numbers:
+        return
+    try:
+        do_generate_letters(
+            campaign,
+            organisation=organisation,
+            selection=LetterSelection.OBJECT_NUMBERS,
+            object_numbers=numbers,
+            actor=actor,
+        )
+    except LettersRefused:  # e.g. no font: the demo works without letters
+        return
 
 
 def _demo_readings(

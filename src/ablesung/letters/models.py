@@ -1,0 +1,73 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ablesung.core.models.base import TenantModel
+
+
+class LetterStatus(models.TextChoices):
+    QUEUED = "queued", _("In Warteschlange")
+    RUNNING = "running", _("Wird erstellt")
+    SUCCEEDED = "succeeded", _("Erstellt")
+    FAILED = "failed", _("Fehlgeschlagen")
+
+
+class LetterSelection(models.TextChoices):
+    """For which properties of the campaign letters are made."""
+
+    ALL = "all", _("alle Objekte")
+    WITHOUT_EMAIL = "without_email", _("nur Objekte ohne E-Mail-Adresse")
+    OBJECT_NUMBERS = "object_numbers", _("ausgewählte Objektnummern")
+
+
+class LetterBatch(TenantModel):
+    """One run of reading letters for a campaign: one PDF, one letter per selected property.
+
+    Making the letters issues new access grants for those properties (the old links and
+    codes stop working); the plaintext codes exist only in the PDF, never in a column.
+    """
+
+    campaign = models.ForeignKey(
+        "core.Campaign",
+        on_delete=models.CASCADE,
+        related_name="letter_batches",
+        verbose_name=_("Ableseaktion"),
+    )
+    status = models.CharField(
+        _("Status"), max_length=10, choices=LetterStatus.choices, default=LetterStatus.QUEUED
+    )
+    selection = models.CharField(
+        _("Auswahl"), max_length=20, choices=LetterSelection.choices, default=LetterSelection.ALL
+    )
+    #: the object numbers of an OBJECT_NUMBERS selection
+    object_numbers = models.JSONField(_("Objektnummern"), default=list, blank=True)
+    total = models.PositiveIntegerField(_("Briefe insgesamt"), default=0)
+    done = models.PositiveIntegerField(_("Briefe erstellt"), default=0)
+    pages = models.PositiveIntegerField(_("Seiten"), default=0)
+    pdf_file = models.FileField(_("PDF-Datei"), max_length=300, blank=True)
+    pdf_name = models.CharField(_("Name der PDF-Datei"), max_length=200, blank=True)
+    pdf_sha256 = models.CharField(_("SHA-256 der PDF-Datei"), max_length=64, blank=True)
+    message = models.TextField(_("Meldung"), blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("erstellt von"),
+    )
+    actor_label = models.CharField(_("erstellt von"), max_length=254, blank=True)
+    started_at = models.DateTimeField(_("begonnen am"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("fertig am"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["campaign_id", "-created_at", "-id"]
+        verbose_name = _("Ablesebrief-Lauf")
+        verbose_name_plural = _("Ablesebrief-Läufe")
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}: {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {LetterStatus.SUCCEEDED, LetterStatus.FAILED}
