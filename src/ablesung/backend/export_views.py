@@ -25,6 +25,11 @@ from ablesung.exports.models import ExportRun, ExportSelection
 from ablesung.exports.services import ExportRefused
 
 
+def _refused(request: OrgRequest, exc: ExportRefused) -> None:
+    for message in exc.messages:
+        messages.error(request, message)
+
+
 def _campaign(campaign_id: int) -> Campaign:
     campaign: Campaign = get_object_or_404(
         Campaign.objects.select_related("organisation"), pk=campaign_id
@@ -85,8 +90,7 @@ def export_campaign(request: OrgRequest, org: str, campaign_id: int) -> HttpResp
             actor=Actor.from_request(request),
         )
     except ExportRefused as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        _refused(request, exc)
         return redirect("backend:export", org=org, campaign_id=campaign.pk)
     messages.success(
         request,
@@ -172,8 +176,7 @@ def export_resend(request: OrgRequest, org: str, export_run_id: int) -> HttpResp
     try:
         count = services.do_resend_export_run(run, actor=Actor.from_request(request))
     except ExportRefused as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        _refused(request, exc)
     else:
         messages.success(
             request,
@@ -211,8 +214,7 @@ def reopen_exported(request: OrgRequest, org: str, campaign_id: int) -> HttpResp
     try:
         reopened = services.do_reopen_exported_campaign(campaign, actor=Actor.from_request(request))
     except ExportRefused as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        _refused(request, exc)
     else:
         if reopened:
             messages.success(

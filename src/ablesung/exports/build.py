@@ -388,13 +388,8 @@ def convert(
     take = exported(line, selection)
     if not take:
         state = f"{state} – {labels.left_out}"
-    confirmation = labels.reasons.get(line.reason or "", "")
-    if line.confirmation_reason:
-        confirmation = (
-            f"{confirmation}: {line.confirmation_reason}"
-            if confirmation
-            else (line.confirmation_reason)
-        )
+    reason = labels.reasons.get(line.reason or "", "")
+    confirmation = ": ".join(part for part in (reason, line.confirmation_reason or "") if part)
     code = source_code(line) if take else MISSING
     report_line = ReportLine(
         **base,

@@ -13,6 +13,7 @@ run and never touches an older one.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import logging
 import tempfile
@@ -114,18 +115,10 @@ def preview(campaign: Campaign, *, today: datetime.date | None = None) -> Export
     }
     summary = estimates.summary(campaign)
     # a campaign that is still open is closed by the export: its window no longer counts
-    closed_view = Campaign(
-        pk=campaign.pk,
-        organisation=campaign.organisation,
-        name=campaign.name,
-        key_date=campaign.key_date,
-        status=CampaignStatus.CLOSED,
-    )
-    refusal = (
-        estimates.estimate_refusal(closed_view, today)
-        if campaign.status in EXPORTABLE
-        else estimates.estimate_refusal(campaign, today)
-    )
+    as_exported = copy.copy(campaign)
+    if campaign.status in EXPORTABLE:
+        as_exported.status = CampaignStatus.CLOSED
+    refusal = estimates.estimate_refusal(as_exported, today)
     return ExportPreview(
         lines=live_lines([campaign.pk]).count(),
         missing=summary.missing,

@@ -85,7 +85,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {line}")
         if run.send_mail:
             self.stdout.write(
-                f"E-Mail: {(run.sends and 'in den Postausgang gelegt') or 'keine Empfänger:innen'}"
+                "E-Mail: " + ("in den Postausgang gelegt" if run.sends else "keine Empfänger:innen")
             )
 
     def _place(self, file: FieldFile, name: str, out: Path | None) -> str:
