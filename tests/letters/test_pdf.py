@@ -1,11 +1,12 @@
 """The PDF writer on its own: text, QR codes, DIN 5008 positions, placeholders."""
 
+import io
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-from ablesung.letters import pdf
+from ablesung.letters import pdf, texts
 from tests.letters.pdfcheck import page_codes, page_texts, text_box_mm
 
 HEAD = pdf.Letterhead(
@@ -111,10 +112,9 @@ def test_placeholders_are_filled_and_unknown_ones_refused(tmp_path: Path) -> Non
     with path.open("wb") as handle:
         pdf.write_letters(handle, head, [letter("7")])
     assert "Code ABCD-EFGH-007 für Jörg Şahin" in page_texts(path)[0]
-    with pytest.raises(pdf.LetterTextError, match=r"Unbekannte Platzhalter: \{vorname\}"):
-        pdf.check_text("Hallo {vorname}")
-    with pytest.raises(pdf.LetterTextError, match="fehlerhaft"):
-        pdf.check_text("Hallo {name")
+    bad = pdf.Letterhead(**{**HEAD.__dict__, "text": "Hallo {vorname}"})
+    with pytest.raises(texts.TextError, match=r"Unbekannter Platzhalter \{vorname\}"):
+        pdf.write_letters(io.BytesIO(), bad, [letter("7")])
 
 
 def test_a_missing_font_is_refused_in_german(

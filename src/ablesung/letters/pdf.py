@@ -26,7 +26,6 @@ language (``de-DE``) are set, the text is drawn in reading order.
 """
 
 import os
-import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +39,8 @@ from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
+
+from ablesung.letters import texts
 
 rl_config.useA85 = 0  # plain Flate streams: smaller and faster than ASCII85 on top
 
@@ -70,17 +71,6 @@ FONT_DIR = Path(os.environ.get("ABLESUNG_FONT_DIR", "/usr/share/fonts/truetype/d
 FONT = "AblesungSans"
 FONT_BOLD = "AblesungSans-Bold"
 
-PLACEHOLDERS = ("name", "objekt", "stichtag", "frist", "link", "zugangscode", "portal")
-
-DEFAULT_TEXT = (
-    "Guten Tag {name},\n"
-    "zum Stichtag {stichtag} bitten wir Sie, die Stände Ihrer Zähler abzulesen und uns "
-    "bis zum {frist} mitzuteilen. Am einfachsten geht das online: Scannen Sie den QR-Code "
-    "oder öffnen Sie {portal} und melden Sie sich mit Ihrem Zugangscode und einer Ihrer "
-    "Zählernummern an. Ohne Internet füllen Sie bitte die Antwortkarte unten aus und "
-    "senden Sie sie uns zurück.\n"
-    "Vielen Dank für Ihre Mithilfe."
-)
 INSTRUCTIONS = (
     "So lesen Sie ab: Notieren Sie alle Ziffern vor dem Komma (schwarze oder weiße Ziffern), "
     "ohne die roten Nachkommastellen. Bei mehreren Zählwerken tragen Sie jedes einzeln ein."
@@ -94,10 +84,6 @@ PRIVACY = (
 
 class FontMissing(RuntimeError):
     """The letter font is not installed."""
-
-
-class LetterTextError(ValueError):
-    """A letter text with an unknown or malformed placeholder."""
 
 
 @dataclass(frozen=True)
@@ -130,30 +116,20 @@ class Letterhead:
     key_date: str = ""  # printed, e.g. 31.12.2026
     deadline: str = ""
     date: str = ""
-    subject: str = "Ablesung Ihrer Zähler"
-    text: str = DEFAULT_TEXT
+    #: subject line and text, with placeholders (:mod:`ablesung.letters.texts`)
+    subject: str = texts.DEFAULTS[texts.TextKind.LETTER].subject
+    text: str = texts.DEFAULTS[texts.TextKind.LETTER].body
     title: str = "Ablesebriefe"
     extra: dict[str, str] = field(default_factory=dict)
 
 
-def check_text(text: str) -> None:
-    """Raises :class:`LetterTextError` for an unknown or malformed placeholder."""
-    try:
-        names = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
-    except ValueError as exc:
-        raise LetterTextError(f"Der Brieftext ist fehlerhaft: {exc}") from exc
-    unknown = sorted({name for name in names if name not in PLACEHOLDERS})
-    if unknown:
-        known = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
-        raise LetterTextError(
-            f"Unbekannte Platzhalter: {', '.join('{' + n + '}' for n in unknown)}. "
-            f"Erlaubt sind: {known}."
-        )
+def check_texts(head: Letterhead) -> None:
+    """Raises :class:`~ablesung.letters.texts.TextError` for a bad subject or text."""
+    texts.check_set(texts.TextKind.LETTER, texts.TextSet(head.subject, head.text))
 
 
-def render_text(text: str, head: Letterhead, letter: Letter) -> str:
-    check_text(text)
-    values = {
+def placeholder_values(head: Letterhead, letter: Letter) -> dict[str, str]:
+    return {
         "name": letter.name,
         "objekt": letter.object_number,
         "stichtag": head.key_date,
@@ -161,8 +137,8 @@ def render_text(text: str, head: Letterhead, letter: Letter) -> str:
         "link": letter.link,
         "zugangscode": letter.code,
         "portal": head.portal,
+        "organisation": head.organisation,
     }
-    return text.format_map(values)
 
 
 def reply_payload(letter: Letter, rows: Sequence[LetterRow]) -> str:
@@ -339,14 +315,9 @@ class _Writer:
         self.letterhead()
         self.address(letter)
         self.info(letter)
-        self.text(
-            LEFT,
-            98.5,
-            f"{head.subject} zum {head.key_date}" if head.key_date else head.subject,
-            11,
-            bold=True,
-        )
-        body = render_text(head.text, head, letter)
+        values = placeholder_values(head, letter)
+        self.text(LEFT, 98.5, _fit(texts.render(head.subject, values), 130, 11), 11, bold=True)
+        body = texts.render(head.text, values)
         top = self.paragraph(LEFT, 101, body, 130, 9.5)
         self.qr(letter.link, 160, 100, 32)
         self.text(164, 133, "Ihr persönlicher Link", 7)
@@ -389,7 +360,7 @@ def _fit(value: str, width_mm: float, size: float) -> str:
 
 def write_letters(out: BinaryIO, head: Letterhead, letters: Iterable[Letter]) -> int:
     """Writes one letter per entry of ``letters`` into ``out``; returns the page count."""
-    check_text(head.text)
+    check_texts(head)
     writer = _Writer(out, head)
     for letter in letters:
         writer.letter(letter)
