@@ -51,7 +51,7 @@ pytest: install
 	env -u DATABASE_URL $(BIN)/pytest --cov --cov-report=term
 	@if [ -n "$$DATABASE_URL" ]; then \
 		echo "== again on $${DATABASE_URL%%://*} =="; \
-		$(BIN)/pytest -m "not browser" -p no:cacheprovider; \
+		ABLESUNG_DATABASE_TESTS_ONLY=1 $(BIN)/pytest -m "not browser" -p no:cacheprovider; \
 	fi
 
 test: lint typecheck pytest

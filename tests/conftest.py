@@ -2,6 +2,7 @@
 
 import datetime
 import hashlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -44,6 +45,41 @@ hypothesis_settings.register_profile(
     "ablesung", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )
 hypothesis_settings.load_profile("ablesung")
+
+
+#: the fixtures through which a test reaches the database (pytest-django's)
+DATABASE_FIXTURES = frozenset(
+    {
+        "db",
+        "transactional_db",
+        "django_db_reset_sequences",
+        "django_db_serialized_rollback",
+        "live_server",
+    }
+)
+
+
+def uses_database(item: pytest.Item) -> bool:
+    """Whether a test touches the database: marked ``django_db`` or using a database fixture
+    (directly or through another fixture)."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return item.get_closest_marker("django_db") is not None or bool(DATABASE_FIXTURES & fixtures)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``ABLESUNG_DATABASE_TESTS_ONLY=1``: only the tests that touch the database.
+
+    ``make test`` runs the whole suite on SQLite and then, with ``DATABASE_URL`` set, once
+    more on PostgreSQL; the second pass needs only the tests whose outcome can depend on
+    the database (about 640 pure tests – parsers, plausibility, spreadsheets – would only
+    repeat themselves).
+    """
+    if os.environ.get("ABLESUNG_DATABASE_TESTS_ONLY") != "1":
+        return
+    kept = [item for item in items if uses_database(item)]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if not uses_database(item)])
+        items[:] = kept
 
 
 @dataclass
