@@ -11,6 +11,8 @@ from django.test import Client
 from django_scopes import scopes_disabled
 
 from ablesung.core.models import Campaign, ImportBatch, ImportProfile, Meter, Role
+from ablesung.formats import FileLayout, Profile, ReturnFile
+from ablesung.formats.return_file import export_columns
 from tests.conftest import OrgData, make_member
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
@@ -162,3 +164,75 @@ def test_oversized_upload_is_refused_before_the_body_is_read(client_a: Client) -
     )
     assert response.status_code == 413
     assert "Die Datei ist größer als 50 MB." in response.text
+
+
+EXPORT_HEADER = (
+    "Objektnummer;Kassenzeichen;Name;Straße;Zählernummer;Ablesedatum alt;Zählerstand alt;"
+    "Vorjahresverbrauch;Ablesedatum neu;Stand für Abrechnung;Ableseart;Bemerkung\r\n"
+)
+EXPORT_ROW = "O-1;K-1;Weiß;Gartenstraße;M-1;16.01.2026;100;20;;;;\r\n"
+
+
+@pytest.mark.django_db
+def test_the_mapping_page_names_the_return_files_columns_and_saves_a_chosen_one(
+    client_a: Client, org_a: OrgData, django_capture_on_commit_callbacks: Any
+) -> None:
+    upload(
+        client_a,
+        "abrechnung.csv",
+        (EXPORT_HEADER + EXPORT_ROW).encode("cp1252"),
+        campaign=str(org_a.campaign.pk),
+    )
+    with scopes_disabled():
+        batch = ImportBatch.objects.exclude(original_name="liste.csv").get()
+    page = client_a.get(f"/o/stadt-a/importe/{batch.pk}/zuordnung/")
+    assert "Spalten für die Rückgabedatei (optional)" in page.text
+    # found by name; "Stand für Abrechnung" is no synonym of the new reading
+    assert "Ablesedatum neu → „Ablesedatum neu“" in page.text
+    assert "Zählerstand neu → " not in page.text
+    assert page.context["form"]["exp_new_value"].value() == ""
+    with django_capture_on_commit_callbacks(execute=True):
+        started = start(
+            client_a,
+            batch,
+            follow=False,
+            save_as="Abrechnung mit eigenem Stand",
+            exp_new_value="Stand für Abrechnung",
+        )
+    assert started.status_code == 302, started.context["form"].errors
+    with scopes_disabled():
+        saved = ImportProfile.objects.get(name="Abrechnung mit eigenem Stand")
+    profile = Profile.from_dict(saved.data)
+    assert profile.columns["new_value"] == "Stand für Abrechnung"
+    header = EXPORT_HEADER.strip().split(";")
+    # the return file writes the reading into the chosen column, nothing is appended
+    assert export_columns(header, profile)["new_value"] == header.index("Stand für Abrechnung")
+    assert ReturnFile(FileLayout.from_dict(batch_layout(batch)), profile).header == header
+
+
+def batch_layout(batch: ImportBatch) -> dict[str, Any]:
+    with scopes_disabled():
+        batch.refresh_from_db()
+    return dict(batch.layout)
+
+
+@pytest.mark.django_db
+def test_a_return_file_column_that_is_also_imported_is_refused(
+    client_a: Client, org_a: OrgData
+) -> None:
+    upload(
+        client_a,
+        "abrechnung.csv",
+        (EXPORT_HEADER + EXPORT_ROW).encode("cp1252"),
+        campaign=str(org_a.campaign.pk),
+    )
+    with scopes_disabled():
+        batch = ImportBatch.objects.exclude(original_name="liste.csv").get()
+    page = start(client_a, batch, exp_new_value="Zählerstand alt", exp_comment="Ableseart")
+    assert page.status_code == 400
+    assert "Diese Spalte wird schon eingelesen" in page.text
+    page = start(client_a, batch, exp_new_value="Bemerkung", exp_comment="Bemerkung")
+    assert page.status_code == 400
+    assert "Diese Spalte ist schon einem anderen Feld zugeordnet." in page.text
+    batch.refresh_from_db()
+    assert batch.status == "pending"

@@ -5,7 +5,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from ablesung.formats import FIELDS, Detected, Profile
+from ablesung.formats import EXPORT_FIELDS, FIELDS, Detected, Profile
+from ablesung.formats.return_file import export_columns
 
 DATE_INPUT_FORMATS = ["%d.%m.%Y", "%d.%m.%y", "%Y-%m-%d"]
 KERN_INPUT = {"class": "kern-form-input__input"}
@@ -141,9 +142,44 @@ class MappingForm(forms.Form):
                 widget=forms.Select(attrs=KERN_SELECT),
                 error_messages={"required": _("Pflichtfeld: bitte eine Spalte zuordnen.")},
             )
+        automatic = [("", _("– automatisch –")), *columns[1:]]
+        for export_spec in EXPORT_FIELDS:
+            self.fields[f"exp_{export_spec.name}"] = forms.ChoiceField(
+                label=export_spec.label,
+                choices=automatic,
+                required=False,
+                widget=forms.Select(attrs=KERN_SELECT),
+            )
 
     def mapping_fields(self) -> list[forms.BoundField]:
         return [self[f"col_{spec.name}"] for spec in FIELDS]
+
+    def export_fields(self) -> list[forms.BoundField]:
+        """The return file's columns: chosen here where the file names them differently."""
+        return [self[f"exp_{spec.name}"] for spec in EXPORT_FIELDS]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        imported = {cleaned.get(f"col_{spec.name}") for spec in FIELDS} - {"", None}
+        chosen: set[str] = set()
+        for spec in EXPORT_FIELDS:
+            column = cleaned.get(f"exp_{spec.name}")
+            if not column:
+                continue
+            if column in imported:
+                self.add_error(
+                    f"exp_{spec.name}",
+                    _(
+                        "Diese Spalte wird schon eingelesen; die Rückgabedatei braucht eine "
+                        "eigene Spalte."
+                    ),
+                )
+            elif column in chosen:
+                self.add_error(
+                    f"exp_{spec.name}", _("Diese Spalte ist schon einem anderen Feld zugeordnet.")
+                )
+            chosen.add(column)
+        return cleaned
 
     def layout_fields(self) -> list[forms.BoundField]:
         names = (
@@ -158,6 +194,9 @@ class MappingForm(forms.Form):
         columns = {
             spec.name: data[f"col_{spec.name}"] for spec in FIELDS if data.get(f"col_{spec.name}")
         }
+        for export_spec in EXPORT_FIELDS:
+            if data.get(f"exp_{export_spec.name}"):
+                columns[export_spec.name] = data[f"exp_{export_spec.name}"]
         return Profile(
             name=name,
             columns=columns,
@@ -188,4 +227,19 @@ def initial_mapping(
     }
     for spec in FIELDS:
         initial[f"col_{spec.name}"] = proposed.get(spec.name, "")
+    # a return-file column the profile names explicitly; the others stay "automatic"
+    header = [name for name in detected.header if name]
+    for export_spec in EXPORT_FIELDS:
+        column = profile.columns.get(export_spec.name, "")
+        initial[f"exp_{export_spec.name}"] = column if column in header else ""
     return initial
+
+
+def automatic_export_columns(detected: Detected, profile: Profile) -> list[tuple[str, str]]:
+    """(label, column) of the return file's columns found by name in the file."""
+    found = export_columns(list(detected.header), profile)
+    return [
+        (spec.label, detected.header[found[spec.name]])
+        for spec in EXPORT_FIELDS
+        if spec.name in found
+    ]

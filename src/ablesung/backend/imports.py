@@ -11,7 +11,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from ablesung.backend.forms import MappingForm, UploadForm, initial_mapping
+from ablesung.backend.forms import (
+    MappingForm,
+    UploadForm,
+    automatic_export_columns,
+    initial_mapping,
+)
 from ablesung.core.body_limit import MULTIPART_OVERHEAD, body_limit
 from ablesung.core.models import Campaign, CampaignStatus, ImportBatch, ImportStatus
 from ablesung.core.scoping import OrgRequest, require_permission
@@ -135,6 +140,7 @@ def mapping(request: OrgRequest, org: str, import_batch_id: int) -> HttpResponse
             "layout_description": describe_layout(detected),
             "form": form,
             "fields": FIELDS,
+            "found_export_columns": automatic_export_columns(detected, profile),
         },
         status=status,
     )
