@@ -460,6 +460,7 @@ def do_save_reminder_setting(
     campaign: Campaign, *, organisation: Organisation, enabled: bool, days_before: int, actor: Actor
 ) -> ReminderSetting:
     with transaction.atomic(durable=True), organisation_scope(organisation):
+        setting: ReminderSetting
         setting, _created = ReminderSetting.objects.update_or_create(
             campaign=campaign,
             defaults={

@@ -38,6 +38,9 @@ from ablesung.mail.models import OutboxMail
 logger = logging.getLogger(__name__)
 
 SUBJECT_MAX_LENGTH = OutboxMail._meta.get_field("subject").max_length or 255
+# web and worker machines may disagree a little about the time: a mail due within this much
+# is "due now" (its task is enqueued at once, and the task sends it)
+CLOCK_SKEW = datetime.timedelta(seconds=30)
 
 
 class NotInTransaction(RuntimeError):
@@ -85,7 +88,7 @@ def queue_mail(
         attachments=list(attachments or []),
         erase_after=erase_after,
     )
-    deferred = send_at is not None and send_at > timezone.now()
+    deferred = send_at is not None and send_at > timezone.now() + CLOCK_SKEW
     if send_at is not None:
         mail.next_attempt_at = send_at
     try:

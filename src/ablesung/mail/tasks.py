@@ -35,7 +35,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from ablesung.mail.models import OutboxMail
-from ablesung.mail.services import due_mails
+from ablesung.mail.services import CLOCK_SKEW, due_mails
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +46,8 @@ GIVE_UP_AFTER = datetime.timedelta(hours=48)
 LEASE = datetime.timedelta(minutes=5)
 # a fresh mail's own task was enqueued on commit; the sweep only helps if that got lost
 FRESH_GRACE = datetime.timedelta(minutes=5)
-# web and worker machines may disagree a little about the time: a fresh mail whose task
-# arrives "too early" by the worker's clock is still sent at once (leases are far longer)
-CLOCK_SKEW = datetime.timedelta(seconds=30)
+# CLOCK_SKEW (in services): a fresh mail whose task arrives "too early" by the worker's
+# clock is still sent at once (leases are far longer)
 SWEEP_BATCH = 500
 ERROR_MAX_LENGTH = 300
 INTERRUPTED = "interrupted: no attempt finished before the deadline (worker stopped?)"

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('core', '0010_staff_security'),
-        ('mail', '0003_outboxmail_erase_after'),
+        ('mail', '0003_erase_after'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
