@@ -138,7 +138,10 @@ def _check_campaign(campaign: Campaign) -> None:
 def waiting_mails(campaign: Campaign) -> int:
     """Mails of the campaign's runs still waiting in the outbox (inside a scope)."""
     return InvitationRecipient.objects.filter(
-        run__campaign=campaign, mail__sent_at__isnull=True, mail__failed_at__isnull=True
+        run__campaign=campaign,
+        mail__isnull=False,
+        mail__sent_at__isnull=True,
+        mail__failed_at__isnull=True,
     ).count()
 
 
