@@ -14,8 +14,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
-from tests.browser.conftest import REPO_DIR, HttpsServer, SmtpServer, _checked, new_context
+from tests.browser.conftest import REPO_DIR, HttpsServer, _checked, new_context
 from tests.browser.test_letters import DESKTOP, SMALL, check_page
+from tests.mail.conftest import SmtpServer
 
 pytestmark = pytest.mark.browser
 

@@ -271,14 +271,13 @@ def _demo_invitations(organisation: Organisation, campaign: Campaign, *, actor: 
     """The reminder switched on (7 days before the end) and one invitation run: its mails
     wait in the outbox until the worker sends them, so the run page shows their status."""
     from ablesung.invitations.models import RunKind
+    from ablesung.invitations.reporting import campaign_properties
     from ablesung.invitations.services import (
         InvitationsRefused,
         build_run,
         do_request_run,
         do_save_reminder_setting,
     )
-
-    from ablesung.invitations.reporting import campaign_properties
 
     with organisation_scope(organisation):  # the sample has no addresses: four get one,
         chosen = list(campaign_properties(campaign).order_by("object_number")[10:14])
