@@ -184,7 +184,7 @@ def add_stored_letter_batch(org: Organisation, campaign: Campaign) -> LetterBatc
 def add_stored_invitation_run(
     org: Organisation, campaign: Campaign, prop: Property
 ) -> InvitationRun:
-    run = InvitationRun.objects.create(
+    run: InvitationRun = InvitationRun.objects.create(
         organisation=org,
         campaign=campaign,
         kind=RunKind.INVITATION,
