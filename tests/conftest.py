@@ -35,6 +35,7 @@ from ablesung.core.models import (
 )
 from ablesung.exports.models import ExportRun, ExportStatus
 from ablesung.formats import FINANZ_PLUS_STANDARD
+from ablesung.invitations.models import InvitationRecipient, InvitationRun, RunKind, RunStatus
 from ablesung.letters.models import LetterBatch, LetterStatus
 
 PASSWORD = "korrekt-Pferd-Batterie-Heftklammer"
@@ -164,6 +165,8 @@ def make_org_data(slug: str, name: str) -> OrgData:
         add_stored_export_run(org, campaign)
         # a made letter batch with its PDF (the routes with letter_batch_id need one)
         add_stored_letter_batch(org, campaign)
+        # an invitation run with one recipient (the routes with invitation_run_id need one)
+        add_stored_invitation_run(org, campaign, prop)
         # a pending invitation (the routes with invitation_id need one)
         Invitation.objects.create(
             organisation=org,
@@ -212,6 +215,27 @@ def add_stored_letter_batch(org: Organisation, campaign: Campaign) -> LetterBatc
     batch.pdf_file.save(f"letters/{batch.pdf_name}", ContentFile(content), save=False)
     batch.save()
     return batch
+
+
+def add_stored_invitation_run(
+    org: Organisation, campaign: Campaign, prop: Property
+) -> InvitationRun:
+    run: InvitationRun = InvitationRun.objects.create(
+        organisation=org,
+        campaign=campaign,
+        kind=RunKind.INVITATION,
+        status=RunStatus.DONE,
+        recipients_count=1,
+        properties_count=1,
+        actor_label="Test",
+    )
+    InvitationRecipient.objects.create(
+        organisation=org,
+        run=run,
+        email=f"eigentum@{org.slug}.example",
+        properties=[{"id": prop.pk, "object_number": prop.object_number, "address": "Weg 1"}],
+    )
+    return run
 
 
 def make_member(org: Organisation, email: str, role: str = Role.CLERK) -> User:

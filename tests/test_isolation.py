@@ -62,7 +62,7 @@ KNOWN_BACKEND_ROUTES = frozenset(
     }
 )
 #: apps whose models hold the data (the test snapshots every row of every model)
-DATA_APPS = ("core", "accounts", "exports", "letters")
+DATA_APPS = ("core", "accounts", "exports", "letters", "invitations")
 KIND_KWARG = "kind"
 OBJECT_ID_KWARG = "object_id"
 ID_SUFFIX = "_id"

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "ablesung.mail",
     "ablesung.exports",
     "ablesung.letters",
+    "ablesung.invitations",
     "ablesung.accounts.admin_apps.OperatorAdminConfig",  # django.contrib.admin, login with 2FA
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -177,6 +178,9 @@ REQUEST_BODY_MAX_BYTES = 64 * 1024
 #: confirmation mails a visitor may trigger per day: per letter (or property) and per address
 CONFIRMATION_MAILS_PER_GRANT_PER_DAY = 3
 CONFIRMATION_MAILS_PER_ADDRESS_PER_DAY = 3
+#: invitation and reminder mails per minute, for the whole platform (they share one SMTP
+#: server and its limits): a run's mails are spread over time when they are queued
+BULK_MAILS_PER_MINUTE = env_int("ABLESUNG_BULK_MAILS_PER_MINUTE", 60)
 
 # --- background jobs ---------------------------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -113,6 +113,14 @@ def test_demo_loads_the_sample_once() -> None:
         assert letters.status == "succeeded"
         assert letters.done == 3
         assert grant.property.object_number not in letters.object_numbers
+        # an invitation run whose mails wait in the outbox, and the reminder switched on
+        from ablesung.invitations.models import InvitationRun, ReminderSetting
+
+        [invitations] = InvitationRun.objects.filter(campaign=campaign)
+        assert invitations.status == "done"
+        assert invitations.recipients_count > 0
+        assert invitations.recipients.count() == invitations.recipients_count
+        assert ReminderSetting.objects.get(campaign=campaign).enabled
         company = Property.objects.get(object_number="3-00010-000")
         assert company.owner_last_name == "Bäckerei Ähm; Inh. Weiß"
         # reading versions through the real services: a correction, a release, the trash,

@@ -56,6 +56,8 @@ def test_the_worker_schedule_has_the_daily_purges_and_the_sweeps() -> None:
         ("DailyJob", "ratelimit.purge"),
         ("MinuteJob", "mail.retry"),
         ("MinuteJob", "exports.resume"),
+        ("DailyJob", "mailrun.remind"),
+        ("MinuteJob", "mailrun.resume"),
     ]
 
 

@@ -58,7 +58,9 @@ def _context(request: OrgRequest, campaign: Campaign, form: LettersForm) -> dict
 @require_permission("view")
 def letters_page(request: OrgRequest, org: str, campaign_id: int) -> HttpResponse:
     campaign = _campaign(campaign_id)
-    form = LettersForm(made=letters_made(campaign))
+    chosen = request.GET.get("auswahl")  # the reminders page links here with "reminder"
+    initial = {"selection": chosen} if chosen in LetterSelection.values else {}
+    form = LettersForm(made=letters_made(campaign), initial=initial)
     return render(request, "backend/letters.html", _context(request, campaign, form))
 
 

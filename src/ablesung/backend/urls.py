@@ -11,6 +11,7 @@ from ablesung.backend import (
     export_views,
     imports,
     inbox,
+    invitation_views,
     letter_views,
     property_views,
     release_views,
@@ -192,6 +193,41 @@ urlpatterns += [
     path("briefe/<int:letter_batch_id>/", letter_views.letter_batch, name="letter_batch"),
     path(
         "briefe/<int:letter_batch_id>/pdf/", letter_views.letter_batch_pdf, name="letter_batch_pdf"
+    ),
+    path(
+        "ableseaktionen/<int:campaign_id>/portal-bereit/",
+        invitation_views.readiness,
+        name="portal_ready",
+    ),
+    path(
+        "ableseaktionen/<int:campaign_id>/portal-bereit/einladen/",
+        invitation_views.invite,
+        name="invite",
+    ),
+    path(
+        "ableseaktionen/<int:campaign_id>/erinnerungen/",
+        invitation_views.reminders,
+        name="reminders",
+    ),
+    path(
+        "ableseaktionen/<int:campaign_id>/erinnerungen/einstellung/",
+        invitation_views.reminder_setting,
+        name="reminder_setting",
+    ),
+    path(
+        "ableseaktionen/<int:campaign_id>/erinnerungen/senden/",
+        invitation_views.remind_now,
+        name="remind_now",
+    ),
+    path(
+        "email-laeufe/<int:invitation_run_id>/",
+        invitation_views.invitation_run,
+        name="invitation_run",
+    ),
+    path(
+        "email-laeufe/<int:invitation_run_id>/erneut/",
+        invitation_views.invitation_run_resend,
+        name="invitation_run_resend",
     ),
     path("exporte/<int:export_run_id>/", export_views.export_run, name="export_run"),
     path(

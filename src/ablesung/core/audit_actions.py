@@ -58,6 +58,13 @@ ACTIONS: dict[str, Promise] = {
     # reading letters
     "letters.requested": _("Ablesebriefe angefordert"),
     "letters.generated": _("Ablesebriefe erstellt (neue Zugangscodes und Links)"),
+    # invitation and reminder mails
+    "invitations.requested": _("Einladungen per E-Mail angefordert"),
+    "invitations.queued": _("Einladungen per E-Mail in den Postausgang gelegt (neue Links)"),
+    "invitations.resent": _("Fehlgeschlagene E-Mails mit neuen Links erneut gesendet"),
+    "reminders.requested": _("Erinnerungen per E-Mail angefordert"),
+    "reminders.queued": _("Erinnerungen per E-Mail in den Postausgang gelegt (neue Links)"),
+    "reminders.setting_changed": _("Automatische Erinnerung geändert"),
     "import.uploaded": _("Zählerliste hochgeladen"),
     "import.started": _("Import gestartet"),
     "import.succeeded": _("Import abgeschlossen"),

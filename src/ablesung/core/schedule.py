@@ -64,12 +64,27 @@ def _resume_export_runs() -> None:
     resume_export_runs()
 
 
+def _start_due_reminders() -> None:
+    from ablesung.invitations.tasks import start_due_reminders
+
+    start_due_reminders.enqueue()
+
+
+def _resume_invitation_runs() -> None:
+    from ablesung.invitations.services import resume_stale_runs
+
+    resume_stale_runs()
+
+
 JOBS: tuple[Job, ...] = (
     DailyJob("trash.purge", 3, purge_trash.enqueue),
     DailyJob("mail.purge", 4, _purge_finished_mails),
     DailyJob("ratelimit.purge", 2, purge_rate_limit_counters.enqueue),
     MinuteJob("mail.retry", _retry_due_mails),
     MinuteJob("exports.resume", _resume_export_runs),
+    # job names are no audit codes: "mailrun" is not an audit namespace
+    DailyJob("mailrun.remind", 8, _start_due_reminders),
+    MinuteJob("mailrun.resume", _resume_invitation_runs),
 )
 
 

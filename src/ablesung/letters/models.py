@@ -18,6 +18,8 @@ class LetterSelection(models.TextChoices):
     ALL = "all", _("alle Objekte")
     WITHOUT_EMAIL = "without_email", _("nur Objekte ohne E-Mail-Adresse")
     OBJECT_NUMBERS = "object_numbers", _("ausgewählte Objektnummern")
+    #: reminder letters: properties without a reading in the campaign and without e-mail
+    REMINDER = "reminder", _("Erinnerungsbrief: noch nicht gemeldet, ohne E-Mail-Adresse")
 
 
 class LetterBatch(TenantModel):

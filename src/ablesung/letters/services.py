@@ -45,6 +45,7 @@ from ablesung.core.services.access import IssuedAccess, issue_grants
 from ablesung.core.services.actor import Actor
 from ablesung.letters import pdf
 from ablesung.letters.models import LetterBatch, LetterSelection, LetterStatus
+from ablesung.letters.texts import DEFAULTS, TextKind
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,10 @@ def selected_properties(
         properties = properties.filter(email="")
     elif selection == LetterSelection.OBJECT_NUMBERS:
         properties = properties.filter(object_number__in=list(object_numbers))
+    elif selection == LetterSelection.REMINDER:
+        from ablesung.invitations.reporting import not_reported
+
+        properties = not_reported(campaign).filter(email="")
     return list(properties.order_by("postal_code", "street", "house_number", "object_number"))
 
 
@@ -110,7 +115,9 @@ def _rows(campaign: Campaign, properties: list[Property]) -> dict[int, list[pdf.
     return rows
 
 
-def letterhead(organisation: Organisation, campaign: Campaign) -> pdf.Letterhead:
+def letterhead(
+    organisation: Organisation, campaign: Campaign, kind: TextKind = TextKind.LETTER
+) -> pdf.Letterhead:
     address = [line.strip() for line in organisation.contact_address.splitlines() if line.strip()]
     contact = [*address[:3]]
     if organisation.contact_phone:
@@ -127,7 +134,16 @@ def letterhead(organisation: Organisation, campaign: Campaign) -> pdf.Letterhead
         deadline=deadline.strftime("%d.%m.%Y") if deadline else "",
         date=timezone.localdate().strftime("%d.%m.%Y"),
         title=f"Ablesebriefe – {campaign.name}",
+        subject=DEFAULTS[kind].subject,
+        text=DEFAULTS[kind].body,
     )
+
+
+def _kind(batch: LetterBatch) -> TextKind:
+    """Reminder letters have their own text."""
+    if batch.selection == LetterSelection.REMINDER:
+        return TextKind.REMINDER_LETTER
+    return TextKind.LETTER
 
 
 def _letters(
@@ -289,7 +305,7 @@ def _build(batch_id: int, organisation: Organisation) -> str:
         digest = hashlib.sha256()
         with tempfile.TemporaryFile() as handle:
             pages = pdf.write_letters(
-                handle, letterhead(organisation, campaign), _letters(issued, rows)
+                handle, letterhead(organisation, campaign, _kind(batch)), _letters(issued, rows)
             )
             handle.seek(0)
             for chunk in iter(lambda: handle.read(1 << 16), b""):

@@ -38,6 +38,9 @@ class OutboxMail(models.Model):
     next_attempt_at = models.DateTimeField(_("nächster Versuch"), default=timezone.now)
     attempts = models.PositiveIntegerField(_("Versuche"), default=0)
     last_error = models.CharField(_("letzter Fehler"), max_length=300, blank=True)
+    #: the text holds secrets (personal portal links): it is replaced by a note once the
+    #: mail was sent or given up, so the link lives in the outbox only while it waits
+    erase_after = models.BooleanField(_("Inhalt nach dem Versand löschen"), default=False)
     sent_at = models.DateTimeField(_("gesendet am"), null=True, blank=True)
     failed_at = models.DateTimeField(_("aufgegeben am"), null=True, blank=True)
 

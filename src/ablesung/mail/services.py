@@ -38,6 +38,9 @@ from ablesung.mail.models import OutboxMail
 logger = logging.getLogger(__name__)
 
 SUBJECT_MAX_LENGTH = OutboxMail._meta.get_field("subject").max_length or 255
+# web and worker machines may disagree a little about the time: a mail due within this much
+# is "due now" (its task is enqueued at once, and the task sends it)
+CLOCK_SKEW = datetime.timedelta(seconds=30)
 
 
 class NotInTransaction(RuntimeError):
@@ -54,6 +57,8 @@ def queue_mail(
     organisation: Organisation | None = None,
     reply_to: str = "",
     attachments: list[dict[str, str]] | None = None,
+    send_at: datetime.datetime | None = None,
+    erase_after: bool = False,
 ) -> OutboxMail:
     """Writes the mail into the outbox and enqueues its sending when the transaction commits.
 
@@ -61,6 +66,11 @@ def queue_mail(
     returns the existing mail unchanged (and enqueues nothing new), so a retried request or
     job produces one mail. ``attachments`` name files in the default storage
     (``{"name", "path", "content_type"}``); they are read when the mail is sent.
+
+    ``send_at`` defers the mail (bulk mails are spread over time, see
+    ``ablesung.invitations.pace``): no task is enqueued, the minute sweep sends it when it
+    is due. ``erase_after`` replaces the text with a note once the mail is sent or given up
+    (for mails that carry secrets such as personal portal links).
     """
     if not transaction.get_connection().in_atomic_block:
         raise NotInTransaction("queue_mail() must be called inside transaction.atomic()")
@@ -76,14 +86,19 @@ def queue_mail(
         organisation=organisation,
         reply_to=reply_to.strip(),
         attachments=list(attachments or []),
+        erase_after=erase_after,
     )
+    deferred = send_at is not None and send_at > timezone.now() + CLOCK_SKEW
+    if send_at is not None:
+        mail.next_attempt_at = send_at
     try:
         # a savepoint: a parallel insert of the same key must not break the caller's transaction
         with transaction.atomic():
             mail.save(force_insert=True)
     except IntegrityError:
         return OutboxMail.objects.get(key=key)
-    _enqueue_on_commit(mail.pk)
+    if not deferred:
+        _enqueue_on_commit(mail.pk)
     logger.info("mail queued: id=%s key=%s", mail.pk, key)
     return mail
 
@@ -149,7 +164,9 @@ def do_retry_given_up_mails(mails: "QuerySet[OutboxMail]") -> list[int]:
     from ablesung.mail.tasks import send_outbox_mail
 
     with transaction.atomic(durable=True):
-        given_up = mails.filter(failed_at__isnull=False, sent_at__isnull=True)
+        # a mail whose text was erased (it held personal links) is re-sent by its own
+        # feature with fresh links, never as the erased note
+        given_up = mails.filter(failed_at__isnull=False, sent_at__isnull=True, erase_after=False)
         ids = list(given_up.select_for_update().values_list("pk", flat=True))
         given_up.update(failed_at=None, attempts=0, next_attempt_at=timezone.now())
         for mail_id in ids:

@@ -30,12 +30,12 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.tasks import task
 from django.utils import timezone
 
 from ablesung.mail.models import OutboxMail
-from ablesung.mail.services import due_mails
+from ablesung.mail.services import CLOCK_SKEW, due_mails
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +46,8 @@ GIVE_UP_AFTER = datetime.timedelta(hours=48)
 LEASE = datetime.timedelta(minutes=5)
 # a fresh mail's own task was enqueued on commit; the sweep only helps if that got lost
 FRESH_GRACE = datetime.timedelta(minutes=5)
-# web and worker machines may disagree a little about the time: a fresh mail whose task
-# arrives "too early" by the worker's clock is still sent at once (leases are far longer)
-CLOCK_SKEW = datetime.timedelta(seconds=30)
+# CLOCK_SKEW (in services): a fresh mail whose task arrives "too early" by the worker's
+# clock is still sent at once (leases are far longer)
 SWEEP_BATCH = 500
 ERROR_MAX_LENGTH = 300
 INTERRUPTED = "interrupted: no attempt finished before the deadline (worker stopped?)"
@@ -75,7 +74,7 @@ def send_outbox_mail(mail_id: int) -> str:
             raise smtplib.SMTPException("the mail backend sent nothing")
     except Exception as error:  # every failure is recorded and retried (or given up)
         return _record_failure(mail.pk, error)
-    OutboxMail.objects.filter(pk=mail.pk).update(sent_at=timezone.now())
+    OutboxMail.objects.filter(pk=mail.pk).update(sent_at=timezone.now(), **_erased(mail))
     logger.info("mail sent: id=%s key=%s attempt=%s", mail.pk, mail.key, mail.attempts)
     return "sent"
 
@@ -87,7 +86,9 @@ def retry_due_mails(now: datetime.datetime | None = None) -> int:
     whose on-commit enqueue was lost. Returns how many tasks were enqueued.
     """
     now = now or timezone.now()
-    not_fresh = ~Q(attempts=0, created_at__gt=now - FRESH_GRACE)
+    # a deferred mail (queued with ``send_at``) has no task of its own: the sweep sends it
+    deferred = Q(next_attempt_at__gt=F("created_at") + CLOCK_SKEW)
+    not_fresh = ~Q(attempts=0, created_at__gt=now - FRESH_GRACE) | deferred
     ids = list(due_mails(now).filter(not_fresh).values_list("pk", flat=True)[:SWEEP_BATCH])
     for mail_id in ids:
         send_outbox_mail.enqueue(mail_id)
@@ -167,10 +168,23 @@ def _record_failure(mail_id: int, error: Exception) -> str:
     return "retry"
 
 
+#: what an ``erase_after`` mail's text becomes once it was sent or given up
+ERASED_TEXT = "[Inhalt gelöscht: Die E-Mail enthielt persönliche Links zum Portal.]"
+
+
+def _erased(mail: OutboxMail) -> dict[str, str]:
+    """The fields that blank an ``erase_after`` mail's content (else nothing)."""
+    return {"text": ERASED_TEXT, "html": ""} if mail.erase_after else {}
+
+
 def _give_up(mail: OutboxMail, now: datetime.datetime, reason: str) -> None:
     mail.failed_at = now
     mail.last_error = reason[:ERROR_MAX_LENGTH]
-    mail.save(update_fields=["failed_at", "last_error"])
+    fields = ["failed_at", "last_error"]
+    for name, value in _erased(mail).items():
+        setattr(mail, name, value)
+        fields.append(name)
+    mail.save(update_fields=fields)
     logger.error(
         "mail given up: id=%s key=%s organisation=%s attempts=%s error=%s",
         mail.pk,

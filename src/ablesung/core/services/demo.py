@@ -105,6 +105,7 @@ def do_create_demo(sample: Path | None, *, actor: Actor) -> DemoResult:
     access = _open_for_citizens(organisation, batch.campaign, actor=actor)
     _demo_readings(organisation, batch.campaign, access, actor=actor)
     _demo_letters(organisation, batch.campaign, access, actor=actor)
+    _demo_invitations(organisation, batch.campaign, actor=actor)
     _campaign_for_estimates(organisation, sample, actor=actor)
     _exported_campaign(organisation, sample, actor=actor)
     _demo_staff(organisation, actor=actor)
@@ -264,6 +265,39 @@ def _demo_letters(
         )
     except LettersRefused:  # e.g. no font: the demo works without letters
         return
+
+
+def _demo_invitations(organisation: Organisation, campaign: Campaign, *, actor: Actor) -> None:
+    """The reminder switched on (7 days before the end) and one invitation run: its mails
+    wait in the outbox until the worker sends them, so the run page shows their status."""
+    from ablesung.invitations.models import RunKind
+    from ablesung.invitations.reporting import campaign_properties
+    from ablesung.invitations.services import (
+        InvitationsRefused,
+        build_run,
+        do_request_run,
+        do_save_reminder_setting,
+    )
+
+    with organisation_scope(organisation):  # the sample has no addresses: four get one,
+        chosen = list(campaign_properties(campaign).order_by("object_number")[10:14])
+        for index, prop in enumerate(chosen):  # and two of them share theirs
+            prop.email = f"eigentum{min(index, 2)}@musterstadt.example"
+            prop.save(update_fields=["email"])
+    do_save_reminder_setting(
+        campaign, organisation=organisation, enabled=True, days_before=7, actor=actor
+    )
+    try:
+        run = do_request_run(
+            campaign,
+            organisation=organisation,
+            kind=RunKind.INVITATION,
+            actor=actor,
+            enqueue=False,
+        )
+    except InvitationsRefused:  # e.g. no property with an address: the demo works without
+        return
+    build_run(run.pk)
 
 
 def _demo_readings(

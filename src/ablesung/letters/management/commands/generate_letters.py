@@ -35,6 +35,12 @@ class Command(BaseCommand):
             help="nur Objekte ohne E-Mail-Adresse",
         )
         parser.add_argument(
+            "--reminder",
+            action="store_true",
+            help="Erinnerungsbriefe: nur Objekte ohne Zählerstand in der Ableseaktion und ohne "
+            "E-Mail-Adresse",
+        )
+        parser.add_argument(
             "--objects", nargs="+", default=[], metavar="OBJEKTNUMMER", help="nur diese Objekte"
         )
         parser.add_argument("--out", required=True, type=Path, help="neue PDF-Datei")
@@ -48,10 +54,14 @@ class Command(BaseCommand):
             campaign = Campaign.objects.filter(name=options["campaign"]).first()
         if campaign is None:
             raise CommandError(f"Ableseaktion „{options['campaign']}“ gibt es nicht.")
-        if options["only_without_email"] and options["objects"]:
-            raise CommandError("Bitte entweder --only-without-email oder --objects angeben.")
+        if sum(bool(options[name]) for name in ("only_without_email", "objects", "reminder")) > 1:
+            raise CommandError(
+                "Bitte nur eine Auswahl angeben: --only-without-email, --reminder oder --objects."
+            )
         selection = LetterSelection.ALL
-        if options["only_without_email"]:
+        if options["reminder"]:
+            selection = LetterSelection.REMINDER
+        elif options["only_without_email"]:
             selection = LetterSelection.WITHOUT_EMAIL
         elif options["objects"]:
             selection = LetterSelection.OBJECT_NUMBERS
