@@ -255,21 +255,18 @@ def _card_registers(
     if on_card:
         notice = ngettext(
             "Die Antwortkarte passt nicht mehr ganz: Der Zähler %(meters)s gehört nicht "
-            "(mehr) zu diesem Objekt in dieser Ableseaktion (ausgetauscht, entfernt oder eine "
-            "Karte einer anderen Ableseaktion). Unten stehen die Zähler der Karte, die noch "
-            "passen; alle Zähler des Objekts zeigt die Suche nach der Objektnummer.",
+            "(mehr) zu diesem Objekt in dieser Ableseaktion. Unten stehen die Zähler der "
+            "Karte, die noch passen.",
             "Die Antwortkarte passt nicht mehr ganz: Die Zähler %(meters)s gehören nicht "
-            "(mehr) zu diesem Objekt in dieser Ableseaktion (ausgetauscht, entfernt oder eine "
-            "Karte einer anderen Ableseaktion). Unten stehen die Zähler der Karte, die noch "
-            "passen; alle Zähler des Objekts zeigt die Suche nach der Objektnummer.",
+            "(mehr) zu diesem Objekt in dieser Ableseaktion. Unten stehen die Zähler der "
+            "Karte, die noch passen.",
             len(missing),
         ) % {"meters": meters}
         return Lookup(text, on_card, found, "card", notice=notice, card=card)
     notice = _(
         "Die Antwortkarte passt nicht mehr zu diesem Objekt: Keiner ihrer Zähler "
-        "(%(meters)s) gehört in dieser Ableseaktion zum Objekt (ausgetauscht, entfernt oder "
-        "eine Karte einer anderen Ableseaktion). Unten stehen die Zähler, die das Objekt jetzt "
-        "hat; bitte ordnen Sie die Werte der Karte sorgfältig zu."
+        "(%(meters)s) gehört in dieser Ableseaktion noch dazu. Unten stehen die Zähler, die "
+        "das Objekt jetzt hat; bitte ordnen Sie die Werte der Karte sorgfältig zu."
     ) % {"meters": meters}
     return Lookup(text, lines, found, "card", notice=notice, card=card)
 
