@@ -30,6 +30,7 @@ from ablesung.core.models import (
 from ablesung.core.scoping import organisation_scope
 from ablesung.core.services.actor import Actor
 from ablesung.core.services.capture import CaptureEntry, do_capture_reading
+from ablesung.letters.reply_card import encode
 from tests.conftest import OrgData, make_member
 from tests.test_isolation import assert_unchanged, snapshot
 
@@ -167,6 +168,62 @@ def test_enter_saves_both_registers_and_the_screen_is_ready_for_the_next_card(
     assert after.text.count("Rückgängig<span") == 2  # the last entries, with undo
     # the source chosen last is the default of the next card
     assert '<option value="phone" selected>' in client_a.get(url(org_a), {"nummer": "E-4711"}).text
+
+
+def test_a_scanned_reply_card_opens_its_meters_as_a_reply_card_and_saves(
+    client_a: Client, org_a: OrgData, dual: dict[str, int]
+) -> None:
+    # the last card was a phone call: the source stays "Telefon" for numbers …
+    post_values(client_a, org_a, "E-4711", {dual["NT"]: "9150"}, quelle="phone")
+    code = encode("stadt-a-1", ["E-4711", "stadt-a-M1"])
+    assert len(code) > 50  # longer than any meter or object number
+    page = client_a.get(url(org_a), {"nummer": code})
+    assert page.status_code == 200
+    text = page.text
+    assert "Antwortkarte: Objekt stadt-a-1" in text
+    assert re.findall(r'name="(wert_\d+)"', text) == [
+        f"wert_{dual['HT']}",
+        f"wert_{dual['NT']}",
+        f"wert_{org_a.register.pk}",
+    ]
+    assert autofocused(text) == [f"wert_{dual['HT']}"]
+    # … but a scanned card is captured as one ("Ablesekarte", exported as K)
+    assert '<option value="letter" selected>' in text
+    assert hidden(text, "nummer") == code
+    saved = post_values(
+        client_a,
+        org_a,
+        code,
+        {dual["HT"]: "22900", dual["NT"]: "9160"},
+        seen={dual["NT"]: _effective(dual)[dual["NT"]]},
+        **{f"ersetzen_{dual['NT']}": "on"},
+    )
+    assert saved.status_code == 302
+    assert stored(dual["HT"]) == [(1, 22900, "letter", KEY_DATE, True)]
+    assert stored(dual["NT"])[-1] == (2, 9160, "letter", KEY_DATE, True)
+
+
+def test_a_card_that_no_longer_matches_explains_and_offers_the_rest(
+    client_a: Client, org_a: OrgData, dual: dict[str, int]
+) -> None:
+    page = client_a.get(url(org_a), {"nummer": encode("stadt-a-1", ["ALT-1", "E-4711"])})
+    assert page.status_code == 200
+    assert "Der Zähler ALT-1 gehört nicht (mehr) zu diesem Objekt" in page.text
+    assert re.findall(r'name="(wert_\d+)"', page.text) == [
+        f"wert_{dual['HT']}",
+        f"wert_{dual['NT']}",
+    ]
+    for text, message in (
+        (encode("stadt-a-404", ["M-1"]), "keine Objektnummer „stadt-a-404“ gefunden"),
+        (encode("stadt-b-1", ["stadt-b-M1"]), "keine Objektnummer „stadt-b-1“ gefunden"),
+        ("AK1.%ZZ.M1", "Keine Zählernummer und keine Objektnummer „AK1.%ZZ.M1“"),
+        ("AK1." + "9" * 4000, "Keine Zählernummer und keine Objektnummer"),  # cut short
+        ("AK1." + "9" * 51 + ".M1", "Keine Zählernummer und keine Objektnummer"),
+    ):
+        missed = client_a.get(url(org_a), {"nummer": text})
+        assert missed.status_code == 200, text
+        assert message in missed.text, text
+        assert "wert_" not in missed.text
 
 
 def test_a_warning_is_shown_once_and_saved_with_one_confirming_key_press(
@@ -546,7 +603,7 @@ def test_looking_up_and_saving_take_few_queries_whatever_the_number_of_registers
     """A card is two requests and a redirect; reading them does not grow with the registers
     of the property (one meter here, three registers on the object number)."""
     post_values(client_a, org_a, "E-4711", {dual["NT"]: "9150"})  # a last entry to list
-    for number in ("stadt-a-M1", "stadt-a-1"):
+    for number in ("stadt-a-M1", "stadt-a-1", encode("stadt-a-1", ["E-4711", "stadt-a-M1"])):
         with django_assert_max_num_queries(13):
             assert client_a.get(url(org_a), {"nummer": number}).status_code == 200
     for values in ({dual["HT"]: "22900"}, {dual["HT"]: "22910", dual["NT"]: "9160"}):

@@ -45,6 +45,7 @@ from ablesung.core.services.capture import (
 )
 from ablesung.core.services.readings import ReadingConflict, ReadingRefused, check_value
 from ablesung.core.services.trash import do_restore_record
+from ablesung.letters.reply_card import encode
 from tests.conftest import OrgData
 
 TODAY = datetime.date(2027, 1, 5)  # after the key date: the default reading date is the key date
@@ -182,6 +183,94 @@ def test_unknown_numbers_and_meters_of_other_campaigns_say_why(
     assert lookup(org_a, "stadt-a-9").problem == (
         "Das Objekt stadt-a-9 hat keinen Zähler in dieser Ableseaktion."
     )
+
+
+# --- a reply card's code ------------------------------------------------------------------------
+
+
+def numbers(found: Any) -> list[tuple[str, str]]:
+    return [(line.register.meter.number, line.register.code) for line in found.lines]
+
+
+def test_a_reply_card_offers_its_meters_in_card_order(org_a: OrgData, dual: Meter) -> None:
+    code = encode("stadt-a-1", ["stadt-a-M1", "E-4711"])
+    found = lookup(org_a, code)
+    assert found.matched == "card"
+    assert found.property.pk == org_a.property.pk
+    assert numbers(found) == [("stadt-a-M1", ""), ("E-4711", "HT"), ("E-4711", "NT")]
+    assert (found.problem, found.notice) == ("", "")
+    assert found.text == code  # the screen posts it back with the values
+    # only the card's meters: a second card of the same property shows the others
+    assert numbers(lookup(org_a, encode("stadt-a-1", ["E-4711"]))) == [
+        ("E-4711", "HT"),
+        ("E-4711", "NT"),
+    ]
+    # Caps Lock on while the scanner types
+    assert numbers(lookup(org_a, code.lower())) == numbers(found)
+
+
+def test_a_card_whose_meters_changed_offers_what_still_matches(org_a: OrgData, dual: Meter) -> None:
+    with scopes_disabled():
+        other = Property.objects.create(
+            organisation=org_a.organisation,
+            object_number="stadt-a-7",
+            customer_number="K7",
+            owner_last_name="Nachbar",
+            street="Weg",
+        )
+        Meter.objects.filter(pk=dual.pk).update(property=other)  # moved to the neighbour
+    found = lookup(org_a, encode("stadt-a-1", ["stadt-a-M1", "E-4711", "ALT-1"]))
+    assert found.matched == "card"
+    assert numbers(found) == [("stadt-a-M1", "")]
+    assert found.notice.startswith(
+        "Die Antwortkarte passt nicht mehr ganz: Die Zähler E-4711, ALT-1 gehören nicht (mehr)"
+    )
+    assert not found.problem
+    one = lookup(org_a, encode("stadt-a-1", ["stadt-a-M1", "ALT-1"]))
+    assert "Der Zähler ALT-1 gehört nicht (mehr) zu diesem Objekt" in one.notice
+    # none of the card's meters is left (exchanged): the property's meters, with the notice
+    exchanged = lookup(org_a, encode("stadt-a-1", ["ALT-1"]))
+    assert numbers(exchanged) == [("stadt-a-M1", "")]
+    assert exchanged.notice.startswith(
+        "Die Antwortkarte passt nicht mehr zu diesem Objekt: Keiner ihrer Zähler (ALT-1)"
+    )
+
+
+def test_a_card_of_another_campaign_or_an_unknown_object_says_why(org_a: OrgData) -> None:
+    with scopes_disabled():
+        prop = Property.objects.create(
+            organisation=org_a.organisation,
+            object_number="stadt-a-9",
+            customer_number="K9",
+            owner_last_name="Garten",
+            street="Weg",
+        )
+        Meter.objects.create(organisation=org_a.organisation, property=prop, number="G-1")
+    garden = lookup(org_a, encode("stadt-a-9", ["G-1"]))
+    assert (garden.lines, garden.matched) == ([], "card")
+    assert garden.problem == "Das Objekt stadt-a-9 hat keinen Zähler in dieser Ableseaktion."
+    unknown = lookup(org_a, encode("stadt-a-404", ["M-1"]))
+    assert (unknown.lines, unknown.property, unknown.matched) == ([], None, "")
+    assert (
+        unknown.problem == "Antwortkarte gelesen, aber keine Objektnummer „stadt-a-404“ gefunden."
+    )
+
+
+def test_a_card_never_finds_another_organisations_object(org_a: OrgData, org_b: OrgData) -> None:
+    code = encode(org_b.property.object_number, [org_b.meter.number])
+    found = lookup(org_a, code)
+    assert (found.lines, found.property, found.matched) == ([], None, "")
+    assert "keine Objektnummer „stadt-b-1“ gefunden" in found.problem
+    # organisation B's own card, in B's campaign, is found there
+    assert numbers(lookup(org_b, code)) == [("stadt-b-M1", "")]
+
+
+def test_a_card_like_text_that_is_a_number_is_still_found_as_one(org_a: OrgData) -> None:
+    with scopes_disabled():
+        Meter.objects.filter(pk=org_a.meter.pk).update(number="AK1.5")
+    found = lookup(org_a, "AK1.5")  # reads as a card for object "5", which does not exist
+    assert found.matched == "meter"
+    assert numbers(found) == [("AK1.5", "")]
 
 
 def test_meters_in_the_trash_are_not_offered(org_a: OrgData, dual: Meter) -> None:

@@ -26,15 +26,20 @@ def page_codes(path: Path, scale: float = 4.0) -> list[list[str]]:
         document.close()
 
 
-def text_box_mm(path: Path, page_index: int, text: str) -> tuple[float, float, float, float]:
-    """(left, top, right, bottom) of ``text`` on a page, in mm from the top left corner."""
+def text_box_mm(
+    path: Path, page_index: int, text: str, occurrence: int = 0
+) -> tuple[float, float, float, float]:
+    """(left, top, right, bottom) of ``text`` (its first occurrence, or the one numbered
+    ``occurrence`` from 0) on a page, in mm from the top left corner."""
     document = pypdfium2.PdfDocument(path)
     try:
         page = document[page_index]
         height = page.get_height()
         textpage = page.get_textpage()
-        found = textpage.search(text).get_next()
-        assert found is not None, f"{text!r} is not on page {page_index + 1}"
+        searcher = textpage.search(text)
+        for _ in range(occurrence + 1):
+            found = searcher.get_next()
+            assert found is not None, f"{text!r} is not on page {page_index + 1}"
         index, count = found
         boxes = [textpage.get_charbox(i) for i in range(index, index + count)]
         left = min(box[0] for box in boxes)
@@ -42,5 +47,20 @@ def text_box_mm(path: Path, page_index: int, text: str) -> tuple[float, float, f
         right = max(box[2] for box in boxes)
         top = max(box[3] for box in boxes)
         return (left / MM, (height - top) / MM, right / MM, (height - bottom) / MM)
+    finally:
+        document.close()
+
+
+def path_boxes_mm(path: Path, page_index: int) -> list[tuple[float, float, float, float]]:
+    """(left, top, right, bottom) of every drawn path (lines, boxes) on a page, in mm."""
+    document = pypdfium2.PdfDocument(path)
+    try:
+        page = document[page_index]
+        height = page.get_height()
+        boxes = []
+        for item in page.get_objects(filter=(pypdfium2.raw.FPDF_PAGEOBJ_PATH,)):
+            left, bottom, right, top = item.get_bounds()
+            boxes.append((left / MM, (height - top) / MM, right / MM, (height - bottom) / MM))
+        return boxes
     finally:
         document.close()

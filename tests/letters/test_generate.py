@@ -12,11 +12,22 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django_scopes import scopes_disabled
 
-from ablesung.core.models import AccessGrant, AuditEntry, Campaign, CampaignStatus, Property
+from ablesung.core.models import (
+    AccessGrant,
+    AuditEntry,
+    Campaign,
+    CampaignMeter,
+    CampaignStatus,
+    Meter,
+    Property,
+    Register,
+)
 from ablesung.core.scoping import organisation_scope
 from ablesung.core.services.access import do_issue_access, resolve_code, resolve_token
 from ablesung.core.services.actor import Actor
+from ablesung.core.services.capture import find_registers
 from ablesung.letters.models import LetterBatch, LetterSelection, LetterStatus
+from ablesung.letters.reply_card import ReplyCard, parse
 from ablesung.letters.services import LettersRefused, do_generate_letters, letters_made
 from tests.conftest import OrgData
 from tests.core.test_access import add_property
@@ -88,11 +99,11 @@ def test_every_qr_code_leads_to_exactly_that_propertys_meters(
     texts = page_texts(path)
     for text, codes in zip(texts, page_codes(path), strict=True):
         links = [code for code in codes if code.startswith(settings.BASE_URL)]
-        cards = [code for code in codes if code.startswith("ABLESUNG-ANTWORT")]
+        cards = [code for code in codes if code.startswith("AK1.")]
         assert len(links) == 1
         assert len(cards) == 1
         own, other = ("1", "2") if "stadt-a-1" in text else ("2", "1")
-        assert cards[0] == f"ABLESUNG-ANTWORT\nstadt-a-{own}\nstadt-a-M{own}"
+        assert parse(cards[0]) == ReplyCard(f"stadt-a-{own}", (f"stadt-a-M{own}",))
         client = Client()
         response = client.get(links[0].removeprefix(settings.BASE_URL))
         assert response.status_code == 302
@@ -102,9 +113,47 @@ def test_every_qr_code_leads_to_exactly_that_propertys_meters(
         assert f"stadt-a-M{other}" not in page.text
 
 
+def test_the_reply_card_code_finds_exactly_that_propertys_meters_in_capture(
+    org_a: OrgData, org_b: OrgData, tmp_path: Path
+) -> None:
+    """The code decoded from the printed card, typed into the capture screen's lookup: the
+    property and the card's meters in card order; another organisation finds nothing."""
+    prop = add_property(org_a, "2")
+    with scopes_disabled():  # a second meter with a number no keyboard layout types safely
+        meter = Meter.objects.create(
+            organisation=org_a.organisation, property=prop, number="Zähler 2/b %"
+        )
+        register = Register.objects.create(organisation=org_a.organisation, meter=meter)
+        CampaignMeter.objects.create(
+            organisation=org_a.organisation, campaign=org_a.campaign, register=register
+        )
+    path = pdf_of(generate(org_a), tmp_path)
+    cards = sorted(code for codes in page_codes(path) for code in codes if "AK1." in code)
+    assert len(cards) == 2
+    expected = {
+        "stadt-a-1": ["stadt-a-M1"],
+        "stadt-a-2": ["Zähler 2/b %", "stadt-a-M2"],  # the letter's order: by meter number
+    }
+    for code in cards:
+        with organisation_scope(org_a.organisation):
+            found = find_registers(org_a.campaign, code)
+        assert found.matched == "card"
+        assert found.property is not None
+        number = found.property.object_number
+        assert [line.register.meter.number for line in found.lines] == expected[number]
+        assert not found.problem
+        assert not found.notice
+        with organisation_scope(org_b.organisation):
+            elsewhere = find_registers(org_b.campaign, code)
+        assert (elsewhere.lines, elsewhere.property, elsewhere.matched) == ([], None, "")
+        assert elsewhere.problem == (
+            f"Antwortkarte gelesen, aber keine Objektnummer „{number}“ gefunden."
+        )
+
+
 def test_regenerating_invalidates_the_old_links_and_codes(org_a: OrgData, tmp_path: Path) -> None:
     first = pdf_of(generate(org_a), tmp_path)
-    [old_link, _] = sorted(page_codes(first)[0], key=lambda code: "ANTWORT" in code)
+    [old_link, _] = sorted(page_codes(first)[0], key=lambda code: code.startswith("AK1."))
     old_code = CODE.search(page_texts(first)[0])
     assert old_code is not None
     token = old_link.rsplit("/", 1)[1]

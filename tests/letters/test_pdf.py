@@ -7,7 +7,7 @@ import pytest
 from pypdf import PdfReader
 
 from ablesung.letters import pdf, texts
-from tests.letters.pdfcheck import page_codes, page_texts, text_box_mm
+from tests.letters.pdfcheck import page_codes, page_texts, path_boxes_mm, text_box_mm
 
 HEAD = pdf.Letterhead(
     organisation="Stadtwerke Musterstadt",
@@ -71,9 +71,23 @@ def test_title_and_language_are_set(tmp_path: Path) -> None:
 def test_the_qr_codes_hold_the_link_and_the_reply_card(tmp_path: Path) -> None:
     path, _ = write(tmp_path, [letter("1", meters=2), letter("2")])
     assert page_codes(path) == [
-        sorted(["https://ablesung.example/r/token-1", "ABLESUNG-ANTWORT\nOBJ-1\nZ1-0\nZ1-1"]),
-        sorted(["https://ablesung.example/r/token-2", "ABLESUNG-ANTWORT\nOBJ-2\nZ2-0"]),
+        sorted(["https://ablesung.example/r/token-1", "AK1.OBJ%2D1.%5A1%2D0.%5A1%2D1"]),
+        sorted(["https://ablesung.example/r/token-2", "AK1.OBJ%2D2.%5A2%2D0"]),
     ]
+
+
+def test_the_lines_for_date_and_signature_start_after_their_labels(tmp_path: Path) -> None:
+    path, _ = write(tmp_path, [letter("1")])
+    lines = path_boxes_mm(path, 0)
+    for label, occurrence in (("Datum:", 1), ("Unterschrift:", 0)):  # "Datum:" 0: the info
+        left, top, right, bottom = text_box_mm(path, 0, label, occurrence)
+        # the nearest line to the label's right on its baseline
+        line = min(
+            (box for box in lines if box[0] > left and top <= box[1] <= bottom + 1),
+            key=lambda box: box[0],
+        )
+        assert line[0] >= right + 1, (label, right, line)
+        assert line[2] - line[0] >= 30, (label, line)  # room to write
 
 
 def test_the_address_lies_in_the_din_5008_window(tmp_path: Path) -> None:
@@ -103,7 +117,7 @@ def test_many_meters_continue_on_further_pages_each_with_a_reply_card(tmp_path: 
     assert "Z1-5" in second
     assert "Antwortkarte" in second
     codes = page_codes(path)
-    assert codes[1] == ["ABLESUNG-ANTWORT\nOBJ-1\nZ1-4\nZ1-5"]
+    assert codes[1] == ["AK1.OBJ%2D1.%5A1%2D4.%5A1%2D5"]
 
 
 def test_placeholders_are_filled_and_unknown_ones_refused(tmp_path: Path) -> None:

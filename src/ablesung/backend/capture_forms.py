@@ -1,7 +1,7 @@
 """The capture screen's form: a value (and what the clerk chose) per register, date, source.
 
 Field names are German, they show in the address bar and in the page source:
-``nummer`` (the meter or object number looked up), ``datum``, ``quelle``, and per register
+``nummer`` (the meter or object number or the reply card's code looked up), ``datum``, ``quelle``, and per register
 ``wert_<id>``, ``gesehen_<id>`` (the id of the value the screen showed), ``geprueft_<id>``
 (the value whose check result the screen showed), ``ersetzen_<id>`` and ``vermerk_<id>``.
 The button ``bestaetigen`` confirms the warnings the screen showed.
@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ablesung.core.form_rendering import DATE_INPUT_FORMATS, KernDateInput
 from ablesung.core.models import CampaignMeter, ReadingSource
-from ablesung.core.services.capture import CAPTURE_CHOICES, MAX_NUMBER
+from ablesung.core.services.capture import CAPTURE_CHOICES, MAX_TEXT
 from ablesung.core.services.readings import MAX_NOTE
 
 INPUT = "kern-form-input__input"
@@ -52,7 +52,7 @@ class CaptureForm(forms.Form):
     """Reads what the capture screen posts; the screen draws the register fields itself
     (next to each register's previous reading and expected range)."""
 
-    nummer = forms.CharField(max_length=MAX_NUMBER, widget=forms.HiddenInput)
+    nummer = forms.CharField(max_length=MAX_TEXT, widget=forms.HiddenInput)
     datum = forms.DateField(
         label=_("Ablesedatum"),
         widget=KernDateInput(),

@@ -2,7 +2,9 @@
 
 Without JavaScript it is a plain two-step form. Step 1 (GET ``?nummer=…``): the meter or
 object number typed or scanned + Enter shows the register(s) with the previous reading,
-the expected range and the current value, the focus in the first value field. Step 2
+the expected range and the current value, the focus in the first value field; a reply
+card's code (a scanner types it like a number) shows the card's meters in card order with
+the source "Ablesekarte" chosen. Step 2
 (POST): Enter checks and saves; when the check asks for something (a warning: one
 confirming key press on the focused button; an implausible value or a manual estimate: a
 note; a value that exists: the choice to replace it), the page shows the result and asks
@@ -46,6 +48,7 @@ from ablesung.core.services.actor import Actor
 from ablesung.core.services.capture import (
     CAPTURE_CHOICES,
     DEFAULT_SOURCE,
+    MAX_TEXT,
     CaptureEntry,
     LinePreview,
     Lookup,
@@ -198,12 +201,14 @@ def _page(
     can_capture = has_permission(request, "capture")
     exported = campaign.status == CampaignStatus.EXPORTED
     if form is None and lookup is not None and lookup.lines:
+        # a scanned reply card is captured as one
+        card = lookup.matched == "card"
         form = CaptureForm(
             lookup.lines,
             initial={
                 "nummer": lookup.text,
                 "datum": default_reading_date(campaign),
-                "quelle": _source(request),
+                "quelle": str(ReadingSource.LETTER) if card else _source(request),
             },
         )
     rows = rows or []
@@ -225,6 +230,7 @@ def _page(
         "can_capture": can_capture and not exported,
         "read_only_reason": _read_only_reason(can_capture, exported),
         "recent": _recent(request, campaign),
+        "max_text": MAX_TEXT,
         "check_url": reverse(
             "backend:capture_check",
             kwargs={"org": campaign.organisation.slug, "campaign_id": campaign.pk},

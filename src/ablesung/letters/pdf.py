@@ -40,7 +40,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from ablesung.letters import texts
+from ablesung.letters import reply_card, texts
 
 rl_config.useA85 = 0  # plain Flate streams: smaller and faster than ASCII85 on top
 
@@ -142,9 +142,9 @@ def placeholder_values(head: Letterhead, letter: Letter) -> dict[str, str]:
 
 
 def reply_payload(letter: Letter, rows: Sequence[LetterRow]) -> str:
-    """What a reply card's QR code holds: a marker, the object number, the card's meters."""
-    numbers = list(dict.fromkeys(row.meter_number for row in rows))
-    return "\n".join(["ABLESUNG-ANTWORT", letter.object_number, *numbers])
+    """What a reply card's QR code holds: one line with the object number and the card's
+    meters that a scanner types into the capture screen (:mod:`ablesung.letters.reply_card`)."""
+    return reply_card.encode(letter.object_number, [row.meter_number for row in rows])
 
 
 def register_fonts() -> None:
@@ -300,11 +300,13 @@ class _Writer:
             self.text(78, top + 5, _fit(row.kind, 30, 8), 8)
             canvas.rect(110 * mm, _y(top + 7), 45 * mm, 7 * mm)
             top += 9
-        self.text(LEFT, PAGE_H_MM - 12, "Datum:", 9)
-        canvas.line(33 * mm, _y(PAGE_H_MM - 12), 70 * mm, _y(PAGE_H_MM - 12))
-        self.text(80, PAGE_H_MM - 12, "Unterschrift:", 9)
-        canvas.line(101 * mm, _y(PAGE_H_MM - 12), 155 * mm, _y(PAGE_H_MM - 12))
+        # the lines to write on start 2 mm after their label
+        for label, left, right in (("Datum:", LEFT, 70.0), ("Unterschrift:", 80.0, 155.0)):
+            self.text(left, PAGE_H_MM - 12, label, 9)
+            start = left * mm + pdfmetrics.stringWidth(label, FONT, 9) + 2 * mm
+            canvas.line(start, _y(PAGE_H_MM - 12), right * mm, _y(PAGE_H_MM - 12))
         self.qr(reply_payload(letter, rows), 163, CARD_TOP + 6, 30)
+        self.text(167, CARD_TOP + 37.5, "Für die Verwaltung", 6.5)
 
     def letter(self, letter: Letter) -> None:
         head = self.head

@@ -4,9 +4,10 @@ Three steps, each one function:
 
 * :func:`find_registers` — the campaign's registers for a number typed or scanned from a
   reply card: a meter number gives that meter's registers (HT and NT), an object number
-  every register of the property's meters. The reply card's machine-readable code will
-  later carry the object number and the meter numbers; :func:`lookup_candidates` is the
-  one place that turns such a text into numbers to look for.
+  every register of the property's meters, and a reply card's machine-readable code
+  (:mod:`ablesung.letters.reply_card`: object number and the card's meter numbers) the
+  registers of the meters printed on that card, in card order. :func:`lookup_candidates`
+  is the one place that turns a typed text into numbers to look for.
 * :func:`preview` — what the screen shows before saving: the previous reading and its
   date, the expected consumption and the range of values that raise no warning (from the
   engine's band), the effective value if there is one, and the check of a typed value.
@@ -36,6 +37,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ablesung import plausibility as engine
 from ablesung.core.language import engine_language
@@ -68,6 +70,7 @@ from ablesung.core.services.readings import (
     settle_effective,
     unit_for,
 )
+from ablesung.letters import reply_card
 
 #: what the capture screen offers, in this order: the capture sources, then a manual estimate
 CAPTURE_CHOICES: tuple[str, ...] = (*CAPTURE_SOURCES, ReadingSource.MANUAL_ESTIMATE)
@@ -75,6 +78,9 @@ CAPTURE_CHOICES: tuple[str, ...] = (*CAPTURE_SOURCES, ReadingSource.MANUAL_ESTIM
 DEFAULT_SOURCE = ReadingSource.LETTER
 #: a typed or scanned number longer than this is not a meter or object number
 MAX_NUMBER = 50
+#: what the search field takes: a reply card's code with four meters whose numbers have 50
+#: characters each, every one percent-encoded (:mod:`ablesung.letters.reply_card`), fits
+MAX_TEXT = 3200
 _MILLI = Decimal("0.001")
 
 
@@ -86,18 +92,23 @@ class Lookup:
     """What a typed or scanned number found in a campaign."""
 
     text: str
-    lines: list[CampaignMeter]  # ordered by meter number and register; empty: nothing found
+    #: ordered by meter number and register (a reply card: in card order); empty: nothing found
+    lines: list[CampaignMeter]
     property: Property | None  # the property of the meter(s)
-    matched: str  # "meter", "property" or "" (nothing)
+    matched: str  # "meter", "property", "card" (a reply card's code) or "" (nothing)
     #: German message when nothing can be captured for the number ("" when lines were found)
     problem: str = ""
+    #: German message shown with the lines: a reply card that no longer matches its object
+    notice: str = ""
+    card: reply_card.ReplyCard | None = None
 
 
 def lookup_candidates(text: str) -> list[str]:
     """The numbers to look for in what was typed or scanned: the text as it is, and without
     the spaces a clerk may type into a long number (``"66 978 001"``). Upper case too:
     meter numbers with letters are printed in capitals. A reply card's machine-readable
-    code, once it carries more than a plain number, is taken apart here."""
+    code is not a number: :func:`find_registers` reads it with
+    :func:`ablesung.letters.reply_card.parse` first."""
     text = text.strip()[:MAX_NUMBER]
     if not text:
         return []
@@ -107,6 +118,20 @@ def lookup_candidates(text: str) -> list[str]:
         if candidate not in candidates:
             candidates.append(candidate)
     return candidates
+
+
+def read_card(text: str) -> reply_card.ReplyCard | None:
+    """The reply card whose code was scanned; ``None`` for any other text, for a code cut
+    short (longer than the field takes) and for numbers longer than any stored one."""
+    text = text.strip()
+    if len(text) > MAX_TEXT:
+        return None
+    card = reply_card.parse(text)
+    if card is None:
+        return None
+    if any(len(number) > MAX_NUMBER for number in (card.object_number, *card.meter_numbers)):
+        return None
+    return card
 
 
 def campaign_lines(campaign: Campaign) -> "models.QuerySet[CampaignMeter]":
@@ -132,8 +157,14 @@ def _with_related(
 
 
 def find_registers(campaign: Campaign, text: str) -> Lookup:
-    """The campaign's registers for a meter number or an object number (run in the
-    organisation's scope). A meter number wins over an equal object number."""
+    """The campaign's registers for a meter number, an object number or a reply card's
+    code (run in the organisation's scope). A meter number wins over an equal object
+    number; a card's code names an object of this organisation, or it is not found."""
+    card = read_card(text)
+    if card is not None:
+        found = Property.objects.filter(object_number=card.object_number).first()
+        if found is not None:
+            return _card_registers(campaign, text.strip(), card, found)
     candidates = lookup_candidates(text)
     shown = text.strip()[:MAX_NUMBER]
     if not candidates:
@@ -173,6 +204,15 @@ def find_registers(campaign: Campaign, text: str) -> Lookup:
             _("Das Objekt %(number)s hat keinen Zähler in dieser Ableseaktion.")
             % {"number": found.object_number},
         )
+    if card is not None:
+        return Lookup(
+            shown,
+            [],
+            None,
+            "",
+            _("Antwortkarte gelesen, aber keine Objektnummer „%(number)s“ gefunden.")
+            % {"number": card.object_number},
+        )
     return Lookup(
         shown,
         [],
@@ -180,6 +220,55 @@ def find_registers(campaign: Campaign, text: str) -> Lookup:
         "",
         _("Keine Zählernummer und keine Objektnummer „%(text)s“ gefunden.") % {"text": shown},
     )
+
+
+def _card_registers(
+    campaign: Campaign, text: str, card: reply_card.ReplyCard, found: Property
+) -> Lookup:
+    """The registers of the meters on a reply card of ``found``, in card order; when a
+    meter on the card is no longer one of the property's in this campaign (exchanged,
+    removed, a card of another campaign), a notice names it and the others are offered;
+    when none is, every register the property has in the campaign."""
+    lines = _with_related(
+        campaign_lines(campaign).filter(register__in=property_registers(found)), campaign
+    )
+    if not lines:
+        return Lookup(
+            text,
+            [],
+            found,
+            "card",
+            _("Das Objekt %(number)s hat keinen Zähler in dieser Ableseaktion.")
+            % {"number": found.object_number},
+            card=card,
+        )
+    order = {number: index for index, number in enumerate(card.meter_numbers)}
+    on_card = sorted(
+        (line for line in lines if line.register.meter.number in order),
+        key=lambda line: (order[line.register.meter.number], line.register.code),
+    )
+    present = {line.register.meter.number for line in on_card}
+    missing = [number for number in card.meter_numbers if number not in present]
+    if not missing:
+        return Lookup(text, on_card or lines, found, "card", card=card)
+    meters = ", ".join(missing)
+    if on_card:
+        notice = ngettext(
+            "Die Antwortkarte passt nicht mehr ganz: Der Zähler %(meters)s gehört nicht "
+            "(mehr) zu diesem Objekt in dieser Ableseaktion. Unten stehen die Zähler der "
+            "Karte, die noch passen.",
+            "Die Antwortkarte passt nicht mehr ganz: Die Zähler %(meters)s gehören nicht "
+            "(mehr) zu diesem Objekt in dieser Ableseaktion. Unten stehen die Zähler der "
+            "Karte, die noch passen.",
+            len(missing),
+        ) % {"meters": meters}
+        return Lookup(text, on_card, found, "card", notice=notice, card=card)
+    notice = _(
+        "Die Antwortkarte passt nicht mehr zu diesem Objekt: Keiner ihrer Zähler "
+        "(%(meters)s) gehört in dieser Ableseaktion noch dazu. Unten stehen die Zähler, die "
+        "das Objekt jetzt hat; bitte ordnen Sie die Werte der Karte sorgfältig zu."
+    ) % {"meters": meters}
+    return Lookup(text, lines, found, "card", notice=notice, card=card)
 
 
 # --- what the screen shows before saving ------------------------------------------------------
