@@ -58,6 +58,8 @@ ACTIONS: dict[str, Promise] = {
     # reading letters
     "letters.requested": _("Ablesebriefe angefordert"),
     "letters.generated": _("Ablesebriefe erstellt (neue Zugangscodes und Links)"),
+    "letters.text_saved": _("Text für Briefe oder E-Mails geändert"),
+    "letters.text_reset": _("Text für Briefe oder E-Mails auf den Standard zurückgesetzt"),
     "import.uploaded": _("Zählerliste hochgeladen"),
     "import.started": _("Import gestartet"),
     "import.succeeded": _("Import abgeschlossen"),
