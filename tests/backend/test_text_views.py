@@ -41,6 +41,7 @@ def test_a_wrong_placeholder_is_shown_at_the_field_and_nothing_is_stored(org_a: 
     error = find(tree, "p", id="id_body_error")
     assert "Unbekannter Platzhalter {vorname}" in text(error)
     assert "{name}" in text(error)  # names what is allowed
+    assert "Höchstens 9 Zeilen im Brief" in text(find(tree, "div", id="id_body_helptext"))
     assert attributes(find(tree, "textarea", id="id_body"))["aria-invalid"] == "true"
     assert stored() == []
     with scopes_disabled():

@@ -16,14 +16,14 @@ class TextForm(forms.Form):
 
     subject = forms.CharField(
         label=_("Betreff"),
-        required=False,
+        error_messages={"required": _("Bitte geben Sie einen Betreff ein.")},
         strip=False,
         max_length=MAX_SUBJECT * 4,
         widget=forms.TextInput(attrs={**KERN_INPUT, "autocomplete": "off"}),
     )
     body = forms.CharField(
         label=_("Text"),
-        required=False,
+        error_messages={"required": _("Bitte geben Sie einen Text ein.")},
         strip=False,
         max_length=MAX_BODY * 2,
         widget=forms.Textarea(
@@ -31,8 +31,12 @@ class TextForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args: Any, readonly: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, body_help: str = "", readonly: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        # before any bound field exists: a bound field copies the help text when created
+        self.fields["body"].help_text = body_help
         self.fields["subject"].help_text = _("Höchstens %(limit)s Zeichen, eine Zeile.") % {
             "limit": MAX_SUBJECT
         }

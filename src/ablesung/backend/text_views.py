@@ -165,7 +165,7 @@ def _text_page(request: OrgRequest, org: str, campaign: Campaign | None) -> Http
     current = text_store.texts_for(organisation, campaign, kind)
     status = 200
     if request.method == "POST":
-        form = TextForm(request.POST)
+        form = TextForm(request.POST, body_help=_body_help(kind))
         shown = _checked(request, kind, form)
         if shown is not None and action == SAVE:
             try:
@@ -190,10 +190,11 @@ def _text_page(request: OrgRequest, org: str, campaign: Campaign | None) -> Http
             status = 400
     else:
         form = TextForm(
-            initial={"subject": current.subject, "body": current.body}, readonly=not can_edit
+            initial={"subject": current.subject, "body": current.body},
+            body_help=_body_help(kind),
+            readonly=not can_edit,
         )
         shown = current
-    form.fields["body"].help_text = _body_help(kind)
     return render(request, TEMPLATE, _context(request, campaign, kind, form, shown), status=status)
 
 
@@ -219,10 +220,9 @@ def _preview_pdf(request: OrgRequest, org: str, campaign: Campaign | None) -> Ht
     if request.method == "POST":
         if not _can_edit(request, campaign):
             raise PermissionDenied
-        form = TextForm(request.POST)
+        form = TextForm(request.POST, body_help=_body_help(kind))
         text = _checked(request, kind, form)
         if text is None:
-            form.fields["body"].help_text = _body_help(kind)
             context = _context(request, campaign, kind, form, None)
             return render(request, TEMPLATE, context, status=400)
     else:
