@@ -202,12 +202,10 @@ def _body_help(kind: TextKind) -> str:
     if kind in LETTER_KINDS:
         return _(
             "Höchstens %(lines)s Zeilen im Brief (etwa 80 Zeichen je Zeile, jeder Absatz "
-            "beginnt eine neue Zeile). Eine geschweifte Klammer als Text schreiben Sie doppelt: "
-            "{{ oder }}."
+            "beginnt eine neue Zeile). Eine geschweifte Klammer als Text schreiben Sie doppelt."
         ) % {"lines": pdf.max_text_lines()}
     return _(
-        "Höchstens %(limit)s Zeichen. Eine geschweifte Klammer als Text schreiben Sie doppelt: "
-        "{{ oder }}."
+        "Höchstens %(limit)s Zeichen. Eine geschweifte Klammer als Text schreiben Sie doppelt."
     ) % {"limit": texts.MAX_BODY}
 
 
