@@ -75,6 +75,7 @@ TEXT_SIZE = 9.5
 #: contact lines; the image keeps its aspect ratio and sits in the box's top right corner
 LOGO_BOX = (INFO_LEFT, 5.0, RIGHT - INFO_LEFT, 13.0)
 LOGO_FORM = "AblesungLogo"
+SAMPLE_NOTE = "MUSTER – Vorschau, nicht versenden"
 
 FONT_DIR = Path(os.environ.get("ABLESUNG_FONT_DIR", "/usr/share/fonts/truetype/dejavu"))
 FONT = "AblesungSans"
@@ -243,7 +244,8 @@ class _Writer:
             self.text(INFO_LEFT, contact_top + index * 3.8, line, 8)
         if head.sample:
             self.canvas.setFillColorRGB(0.75, 0, 0)
-            self.text(LEFT, 28, "MUSTER – Vorschau mit erfundenem Zugangscode, nicht versenden", 9)
+            # left of the contact lines: "MUSTER – Vorschau, nicht versenden"
+            self.text(LEFT, 28, _fit(SAMPLE_NOTE, INFO_LEFT - LEFT - 3, 9), 9, bold=True)
             self.canvas.setFillGray(0)
 
     def _logo(self) -> bool:
