@@ -59,7 +59,14 @@ def test_the_page_shows_counts_and_asks_to_confirm(org_a: OrgData, client_a: Cli
     assert "Bisher erstellte Briefe 1" in body  # tests/conftest.py's stored batch
     assert "Für diese Ableseaktion wurde schon 1 Ablesebrief erstellt." in body
     radios = find_all(tree, "input", name="selection")
-    assert [attributes(r)["value"] for r in radios] == ["all", "without_email", "object_numbers"]
+    assert [attributes(r)["value"] for r in radios] == [
+        "all",
+        "without_email",
+        "object_numbers",
+        "reminder",
+        "street",
+        "district",
+    ]
     assert attributes(find(tree, "input", name="confirmed_made"))["value"] == "1"
 
 

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_scopes import scopes_disabled
+from pypdf import PdfReader
 
 from ablesung.accounts.models import Invitation, User
 from ablesung.core.models import (
@@ -26,7 +27,7 @@ from ablesung.core.services.access import resolve_token
 from ablesung.core.services.estimates import estimate_refusal
 from ablesung.core.services.estimates import summary as estimates_summary
 from ablesung.exports.models import ExportRun
-from ablesung.letters.models import LetterBatch
+from ablesung.letters.models import CustomText, LetterBatch
 from ablesung.mail.models import OutboxMail
 
 SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "musterstadt-2026.csv"
@@ -121,6 +122,13 @@ def test_demo_loads_the_sample_once() -> None:
         assert invitations.recipients_count > 0
         assert invitations.recipients.count() == invitations.recipients_count
         assert ReminderSetting.objects.get(campaign=campaign).enabled
+        # the demo organisation's own letter text, and the letters carry it
+        [own_text] = CustomText.objects.filter(organisation__slug="musterstadt")
+        assert (own_text.kind, own_text.campaign) == ("letter", None)
+        with letters.pdf_file.open("rb") as stored:
+            first_page = PdfReader(stored).pages[0].extract_text()
+        assert "bitte online melden" in first_page
+        assert "Ihr Team der Verbrauchsabrechnung" in first_page
         company = Property.objects.get(object_number="3-00010-000")
         assert company.owner_last_name == "Bäckerei Ähm; Inh. Weiß"
         # reading versions through the real services: a correction, a release, the trash,

@@ -17,6 +17,8 @@ from ablesung.core.services.access import resolve_token
 from ablesung.invitations import services
 from ablesung.invitations.models import InvitationRecipient, InvitationRun, RecipientStatus, RunKind
 from ablesung.invitations.services import InvitationsRefused
+from ablesung.letters.text_store import do_save_text
+from ablesung.letters.texts import TextKind
 from ablesung.lib.codes import sha256_hex
 from ablesung.mail.models import OutboxMail
 from ablesung.mail.tasks import ERASED_TEXT, retry_due_mails
@@ -289,3 +291,28 @@ def test_no_token_is_stored_anywhere_but_the_waiting_mail(
         assert grant.pk in recipient.grant_ids
         assert token not in str(list(InvitationRecipient.objects.values()))
         assert token not in str(list(AuditEntry.objects.values()))
+
+
+def test_the_organisations_own_invitation_text_is_what_is_sent(
+    smtp: SmtpServer, org_a: OrgData, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.BULK_MAILS_PER_MINUTE = 600
+    open_campaign(org_a)
+    add(org_a, "2", "anna@example.org")
+    do_save_text(
+        org_a.organisation,
+        TextKind.INVITATION_MAIL,
+        subject="Zählerstand bis {frist}",
+        body="Moin {name},\n{objekte}\nGruß",
+        actor=ACTOR,
+    )
+    with time_machine.travel(TODAY, tick=False):
+        run_of(org_a, django_capture_on_commit_callbacks)
+    with time_machine.travel(TODAY + datetime.timedelta(minutes=1), tick=False):
+        retry_due_mails()
+    [message] = smtp.messages
+    assert message["Subject"] == f"Zählerstand bis {UNTIL:%d.%m.%Y}"
+    text = body(message)
+    assert text.startswith("Moin ")
+    assert "(Objekt stadt-a-2)" in text
+    assert LINK.search(text)

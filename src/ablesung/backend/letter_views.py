@@ -7,7 +7,7 @@ while the job runs (without JavaScript: a link to reload).
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -20,10 +20,14 @@ from ablesung.core.services.actor import Actor
 from ablesung.letters.models import LetterBatch, LetterSelection
 from ablesung.letters.services import (
     LettersRefused,
+    campaign_districts,
+    campaign_streets,
     do_request_letters,
     letters_made,
     selected_properties,
 )
+from ablesung.letters.text_store import stored_text
+from ablesung.letters.texts import TextKind
 
 
 def _campaign(campaign_id: int) -> Campaign:
@@ -40,8 +44,24 @@ def _batch(letter_batch_id: int) -> LetterBatch:
     return batch
 
 
+def _form(
+    campaign: Campaign, data: QueryDict | None = None, initial: dict[str, object] | None = None
+) -> LettersForm:
+    return LettersForm(
+        data,
+        initial=initial,
+        made=letters_made(campaign),
+        streets=campaign_streets(campaign),
+        districts=campaign_districts(campaign),
+    )
+
+
 def _context(request: OrgRequest, campaign: Campaign, form: LettersForm) -> dict[str, object]:
+    organisation = request.organisation
     return {
+        "own_text": stored_text(organisation, campaign, TextKind.LETTER) is not None,
+        "own_reminder_text": stored_text(organisation, campaign, TextKind.REMINDER_LETTER)
+        is not None,
         "campaign": campaign,
         "form": form,
         "made": form.made,
@@ -59,8 +79,9 @@ def _context(request: OrgRequest, campaign: Campaign, form: LettersForm) -> dict
 def letters_page(request: OrgRequest, org: str, campaign_id: int) -> HttpResponse:
     campaign = _campaign(campaign_id)
     chosen = request.GET.get("auswahl")  # the reminders page links here with "reminder"
-    initial = {"selection": chosen} if chosen in LetterSelection.values else {}
-    form = LettersForm(made=letters_made(campaign), initial=initial)
+    form = _form(
+        campaign, initial={"selection": chosen} if chosen in LetterSelection.values else None
+    )
     return render(request, "backend/letters.html", _context(request, campaign, form))
 
 
@@ -70,17 +91,20 @@ def letters_page(request: OrgRequest, org: str, campaign_id: int) -> HttpRespons
 @require_permission("letters")
 def letters_start(request: OrgRequest, org: str, campaign_id: int) -> HttpResponse:
     campaign = _campaign(campaign_id)
-    form = LettersForm(request.POST, made=letters_made(campaign))
+    form = _form(campaign, request.POST)
     if not form.is_valid():
         return render(
             request, "backend/letters.html", _context(request, campaign, form), status=400
         )
+    street, district = form.street_and_district()
     try:
         batch = do_request_letters(
             campaign,
             organisation=campaign.organisation,
             selection=form.cleaned_data["selection"],
             object_numbers=form.numbers(),
+            street=street,
+            district=district,
             confirmed_made=form.cleaned_data.get("confirmed_made") or 0,
             actor=Actor.from_request(request),
         )

@@ -17,6 +17,7 @@ from ablesung.backend import (
     release_views,
     review_views,
     search_views,
+    text_views,
     user_views,
     views,
 )
@@ -67,6 +68,22 @@ urlpatterns = [
         name="restore",
     ),
     path("einstellungen/portal/", branding_settings, name="branding_settings"),
+    path("einstellungen/texte/", text_views.organisation_texts, name="texts"),
+    path(
+        "einstellungen/texte/vorschau.pdf",
+        text_views.organisation_texts_pdf,
+        name="texts_preview_pdf",
+    ),
+    path(
+        "ableseaktionen/<int:campaign_id>/briefe/texte/",
+        text_views.campaign_texts,
+        name="campaign_texts",
+    ),
+    path(
+        "ableseaktionen/<int:campaign_id>/briefe/texte/vorschau.pdf",
+        text_views.campaign_texts_pdf,
+        name="campaign_texts_preview_pdf",
+    ),
     path(
         "ableseaktionen/<int:campaign_id>/oeffnen/",
         campaign_views.open_campaign,

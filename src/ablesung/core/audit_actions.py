@@ -65,6 +65,8 @@ ACTIONS: dict[str, Promise] = {
     "reminders.requested": _("Erinnerungen per E-Mail angefordert"),
     "reminders.queued": _("Erinnerungen per E-Mail in den Postausgang gelegt (neue Links)"),
     "reminders.setting_changed": _("Automatische Erinnerung geändert"),
+    "letters.text_saved": _("Text für Briefe oder E-Mails geändert"),
+    "letters.text_reset": _("Text für Briefe oder E-Mails auf den Standard zurückgesetzt"),
     "import.uploaded": _("Zählerliste hochgeladen"),
     "import.started": _("Import gestartet"),
     "import.succeeded": _("Import abgeschlossen"),

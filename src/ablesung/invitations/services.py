@@ -48,6 +48,7 @@ from ablesung.invitations.models import (
 from ablesung.invitations.reporting import campaign_properties, not_reported
 from ablesung.letters import texts
 from ablesung.letters.services import personal_link, portal_address
+from ablesung.letters.text_store import texts_for
 from ablesung.mail.services import queue_mail
 
 logger = logging.getLogger(__name__)
@@ -65,8 +66,8 @@ class InvitationsRefused(ValueError):
 
 
 def mail_texts(organisation: Organisation, campaign: Campaign, kind: RunKind) -> texts.TextSet:
-    """The subject and text of a run's mails (the defaults until texts are editable)."""
-    return texts.DEFAULTS[TEXT_KINDS[RunKind(kind)]]
+    """The subject and text of a run's mails: the organisation's own, else the default."""
+    return texts_for(organisation, campaign, TEXT_KINDS[RunKind(kind)])
 
 
 # --- who gets a mail ---------------------------------------------------------------------
@@ -261,13 +262,10 @@ def _owner(prop: Property) -> str:
 
 def objects_text(accesses: Sequence[IssuedAccess]) -> str:
     """The ``{objekte}`` list: per property its address, object number and link."""
-    blocks = []
-    for access in accesses:
-        prop = access.property
-        blocks.append(
-            f"• {_address(prop)} (Objekt {prop.object_number})\n  {personal_link(access.token)}"
-        )
-    return "\n\n".join(blocks)
+    return texts.objects_list(
+        (_address(access.property), access.property.object_number, personal_link(access.token))
+        for access in accesses
+    )
 
 
 def _queue(

@@ -20,6 +20,8 @@ class LetterSelection(models.TextChoices):
     OBJECT_NUMBERS = "object_numbers", _("ausgewählte Objektnummern")
     #: reminder letters: properties without a reading in the campaign and without e-mail
     REMINDER = "reminder", _("Erinnerungsbrief: noch nicht gemeldet, ohne E-Mail-Adresse")
+    STREET = "street", _("eine Straße")
+    DISTRICT = "district", _("ein Ort oder Ortsteil")
 
 
 class LetterBatch(TenantModel):
@@ -43,6 +45,11 @@ class LetterBatch(TenantModel):
     )
     #: the object numbers of an OBJECT_NUMBERS selection
     object_numbers = models.JSONField(_("Objektnummern"), default=list, blank=True)
+    #: the street of a STREET selection
+    street = models.CharField(_("Straße"), max_length=200, blank=True)
+    #: the place (the properties' ``city``) of a DISTRICT selection, or the place of the
+    #: street of a STREET selection (empty: the street in every place)
+    district = models.CharField(_("Ort oder Ortsteil"), max_length=100, blank=True)
     total = models.PositiveIntegerField(_("Briefe insgesamt"), default=0)
     done = models.PositiveIntegerField(_("Briefe erstellt"), default=0)
     pages = models.PositiveIntegerField(_("Seiten"), default=0)
@@ -73,3 +80,67 @@ class LetterBatch(TenantModel):
     @property
     def is_finished(self) -> bool:
         return self.status in {LetterStatus.SUCCEEDED, LetterStatus.FAILED}
+
+
+class TextKindChoice(models.TextChoices):
+    """The kinds of :class:`ablesung.letters.texts.TextKind`, with their German names."""
+
+    LETTER = "letter", _("Ablesebrief")
+    REMINDER_LETTER = "reminder_letter", _("Erinnerungsbrief")
+    INVITATION_MAIL = "invitation_mail", _("Einladung per E-Mail")
+    REMINDER_MAIL = "reminder_mail", _("Erinnerung per E-Mail")
+
+
+#: the kinds a campaign may override (its letters); mails are the organisation's only
+CAMPAIGN_TEXT_KINDS: tuple[str, ...] = (
+    TextKindChoice.LETTER.value,
+    TextKindChoice.REMINDER_LETTER.value,
+)
+
+
+class CustomText(TenantModel):
+    """A subject and body that replace a default text of :mod:`ablesung.letters.texts`.
+
+    Without ``campaign``: the organisation's text of that kind (one per kind). With
+    ``campaign``: that campaign's letter or reminder-letter text, in front of the
+    organisation's. Written only by :mod:`ablesung.letters.text_store`, which checks the
+    placeholders and the length first, so a stored text always renders.
+    """
+
+    campaign = models.ForeignKey(
+        "core.Campaign",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="custom_texts",
+        verbose_name=_("Ableseaktion"),
+    )
+    kind = models.CharField(_("Art"), max_length=20, choices=TextKindChoice.choices)
+    subject = models.CharField(_("Betreff"), max_length=150)
+    body = models.TextField(_("Text"))
+    updated_at = models.DateTimeField(_("geändert am"), auto_now=True)
+    updated_by = models.CharField(_("geändert von"), max_length=254, blank=True)
+
+    class Meta:
+        verbose_name = _("eigener Text")
+        verbose_name_plural = _("eigene Texte")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "kind"],
+                condition=models.Q(campaign__isnull=True),
+                name="customtext_one_per_organisation_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "kind"],
+                condition=models.Q(campaign__isnull=False),
+                name="customtext_one_per_campaign_kind",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(campaign__isnull=True)
+                | models.Q(kind__in=list(CAMPAIGN_TEXT_KINDS)),
+                name="customtext_campaign_only_letters",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({'campaign' if self.campaign else 'organisation'})"

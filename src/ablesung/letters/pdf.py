@@ -25,6 +25,7 @@ Accessibility: reportlab writes no structure tree; the document title and its
 language (``de-DE``) are set, the text is drawn in reading order.
 """
 
+import io
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ import segno
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.lib.utils import simpleSplit
+from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
@@ -66,6 +67,15 @@ INFO_LEFT = 125.0
 CARD_TOP = 212.0
 #: register rows per page (table and reply card); further rows go to continuation pages
 ROWS_PER_PAGE = 4
+#: the letter's text (below the subject line): its first line's top, width and font size
+TEXT_TOP = 101.0
+TEXT_WIDTH = 130.0
+TEXT_SIZE = 9.5
+#: the logo's box in the letterhead (left, top, width, height in mm): top right, above the
+#: contact lines; the image keeps its aspect ratio and sits in the box's top right corner
+LOGO_BOX = (INFO_LEFT, 5.0, RIGHT - INFO_LEFT, 13.0)
+LOGO_FORM = "AblesungLogo"
+SAMPLE_NOTE = "MUSTER – Vorschau, nicht versenden"
 
 FONT_DIR = Path(os.environ.get("ABLESUNG_FONT_DIR", "/usr/share/fonts/truetype/dejavu"))
 FONT = "AblesungSans"
@@ -121,6 +131,10 @@ class Letterhead:
     text: str = texts.DEFAULTS[texts.TextKind.LETTER].body
     title: str = "Ablesebriefe"
     extra: dict[str, str] = field(default_factory=dict)
+    #: the organisation's logo (JPEG or PNG bytes), drawn top right; ``None``: no logo
+    logo: bytes | None = None
+    #: a preview with made-up access data: every page says so in the letterhead
+    sample: bool = False
 
 
 def check_texts(head: Letterhead) -> None:
@@ -175,18 +189,22 @@ class _Writer:
         self.canvas.setAuthor(head.organisation)
         self.canvas.setCreator("Ablesung")
         self.pages = 0
+        self._logo_state: bool | None = None
 
     def text(self, x: float, top: float, value: str, size: float = 9, bold: bool = False) -> None:
         self.canvas.setFont(FONT_BOLD if bold else FONT, size)
         self.canvas.drawString(x * mm, _y(top), value)
 
-    def paragraph(self, x: float, top: float, value: str, width: float, size: float) -> float:
-        """Draws wrapped text; returns the top of the next line (mm)."""
+    def paragraph(
+        self, x: float, top: float, value: str, width: float, size: float, max_lines: int = 0
+    ) -> float:
+        """Draws wrapped text (at most ``max_lines`` lines if given); returns the top of the
+        next line (mm)."""
         leading = size * 1.3 / mm  # in mm
-        for block in value.split("\n"):
-            for line in simpleSplit(block, FONT, size, width * mm) or [""]:
-                top += leading
-                self.text(x, top, line, size)
+        lines = wrap(value, width, size)
+        for line in lines[:max_lines] if max_lines else lines:
+            top += leading
+            self.text(x, top, line, size)
         return top
 
     def qr(self, data: str, x: float, top: float, size: float) -> None:
@@ -218,8 +236,42 @@ class _Writer:
     def letterhead(self) -> None:
         head = self.head
         self.text(LEFT, 20, head.organisation, 14, bold=True)
+        contact_top = 16.0
+        if head.logo and self._logo():
+            self.canvas.doForm(LOGO_FORM)
+            contact_top = LOGO_BOX[1] + LOGO_BOX[3] + 4.5
         for index, line in enumerate(head.contact[:5]):
-            self.text(INFO_LEFT, 16 + index * 3.8, line, 8)
+            self.text(INFO_LEFT, contact_top + index * 3.8, line, 8)
+        if head.sample:
+            self.canvas.setFillColorRGB(0.75, 0, 0)
+            # left of the contact lines: "MUSTER – Vorschau, nicht versenden"
+            self.text(LEFT, 28, _fit(SAMPLE_NOTE, INFO_LEFT - LEFT - 3, 9), 9, bold=True)
+            self.canvas.setFillGray(0)
+
+    def _logo(self) -> bool:
+        """Defines the logo once as a form XObject that every page reuses (one image in
+        the file, however many letters); ``False`` if the image cannot be read."""
+        if self._logo_state is None:
+            try:
+                image = ImageReader(io.BytesIO(self.head.logo or b""))
+                image.getSize()
+            except Exception:  # a broken logo must not stop the letters; they go without
+                self._logo_state = False
+                return False
+            left, top, width, height = LOGO_BOX
+            self.canvas.beginForm(LOGO_FORM)
+            self.canvas.drawImage(
+                image,
+                left * mm,
+                _y(top + height),
+                width * mm,
+                height * mm,
+                preserveAspectRatio=True,
+                anchor="ne",
+            )
+            self.canvas.endForm()
+            self._logo_state = True
+        return self._logo_state
 
     def address(self, letter: Letter) -> None:
         # the sender line at the bottom of the Zusatz- und Vermerkzone, underlined
@@ -320,7 +372,8 @@ class _Writer:
         values = placeholder_values(head, letter)
         self.text(LEFT, 98.5, _fit(texts.render(head.subject, values), 130, 11), 11, bold=True)
         body = texts.render(head.text, values)
-        top = self.paragraph(LEFT, 101, body, 130, 9.5)
+        # the stored text was measured on save (text_lines); the limit is the last guard
+        top = self.paragraph(LEFT, TEXT_TOP, body, TEXT_WIDTH, TEXT_SIZE, max_text_lines())
         self.qr(letter.link, 160, 100, 32)
         self.text(164, 133, "Ihr persönlicher Link", 7)
         top = self.table(chunks[0], max(top + 3, 136))
@@ -352,6 +405,42 @@ class _Writer:
 
     def save(self) -> None:
         self.canvas.save()
+
+
+def wrap(value: str, width_mm: float, size: float) -> list[str]:
+    """The lines of ``value`` as drawn: its own line breaks, then wrapped to the width."""
+    return [
+        line
+        for block in value.split("\n")
+        for line in simpleSplit(block, FONT, size, width_mm * mm) or [""]
+    ]
+
+
+def text_lines(body: str) -> int:
+    """How many lines the (rendered) letter text takes."""
+    register_fonts()
+    return len(wrap(body, TEXT_WIDTH, TEXT_SIZE))
+
+
+def max_text_lines() -> int:
+    """How many lines of letter text fit above the meter table.
+
+    Below the text come, with their fixed gaps: the table with :data:`ROWS_PER_PAGE` rows
+    and the note on further pages, the access box (portal, code, instructions and the
+    data-protection note) and the reply card at :data:`CARD_TOP`, 2 mm kept free. The
+    text may take what is left between :data:`TEXT_TOP` and the table.
+    """
+    register_fonts()
+    width = RIGHT - LEFT
+    access = (
+        12
+        + len(wrap(INSTRUCTIONS, width, 7.5)) * 7.5 * 1.3 / mm
+        + 0.5
+        + len(wrap(PRIVACY, width, 7)) * 7 * 1.3 / mm
+    )
+    table = 6 + ROWS_PER_PAGE * 7.5
+    text_bottom = CARD_TOP - 1.5 - access - 5 - table - 3
+    return int((text_bottom - TEXT_TOP) // (TEXT_SIZE * 1.3 / mm))
 
 
 def _fit(value: str, width_mm: float, size: float) -> str:

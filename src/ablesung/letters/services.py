@@ -28,6 +28,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
+from django.db.models import Count, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -43,9 +44,11 @@ from ablesung.core.scoping import organisation_scope
 from ablesung.core.services import audit
 from ablesung.core.services.access import IssuedAccess, issue_grants
 from ablesung.core.services.actor import Actor
+from ablesung.core.services.branding import logo_bytes
 from ablesung.letters import pdf
 from ablesung.letters.models import LetterBatch, LetterSelection, LetterStatus
-from ablesung.letters.texts import DEFAULTS, TextKind
+from ablesung.letters.text_store import texts_for
+from ablesung.letters.texts import TextKind
 
 logger = logging.getLogger(__name__)
 
@@ -62,16 +65,30 @@ def portal_address() -> str:
     return settings.BASE_URL + "/"
 
 
-def selected_properties(
-    campaign: Campaign, selection: str, object_numbers: Sequence[str] = ()
-) -> list[Property]:
-    """The properties with meters in ``campaign`` that the selection names (inside a scope)."""
+def _campaign_properties(campaign: Campaign) -> QuerySet[Property]:
     property_ids = (
         CampaignMeter.objects.filter(campaign=campaign, register__meter__deleted_at__isnull=True)
         .values_list("register__meter__property_id", flat=True)
         .distinct()
     )
-    properties = Property.objects.filter(pk__in=property_ids)
+    return Property.objects.filter(pk__in=property_ids)
+
+
+def selected_properties(
+    campaign: Campaign,
+    selection: str,
+    object_numbers: Sequence[str] = (),
+    street: str = "",
+    district: str = "",
+) -> list[Property]:
+    """The properties with meters in ``campaign`` that the selection names (inside a scope).
+
+    ``street``: the street of a STREET selection, in the place ``district`` if given.
+    ``district``: the place of a DISTRICT selection, as the properties' ``city`` holds it –
+    there is no district column; meter lists write the Ortsteil into the place ("Musterstadt
+    OT Oberau"), while one postal code often spans several Ortsteile.
+    """
+    properties = _campaign_properties(campaign)
     if selection == LetterSelection.WITHOUT_EMAIL:
         properties = properties.filter(email="")
     elif selection == LetterSelection.OBJECT_NUMBERS:
@@ -80,7 +97,39 @@ def selected_properties(
         from ablesung.invitations.reporting import not_reported
 
         properties = not_reported(campaign).filter(email="")
+    elif selection == LetterSelection.STREET:
+        properties = properties.filter(street=street)
+        if district:
+            properties = properties.filter(city=district)
+    elif selection == LetterSelection.DISTRICT:
+        properties = properties.filter(city=district)
     return list(properties.order_by("postal_code", "street", "house_number", "object_number"))
+
+
+def campaign_streets(campaign: Campaign) -> list[tuple[str, str, int]]:
+    """The streets of the campaign's properties as (street, place, number of properties),
+    sorted by street and place (inside a scope)."""
+    rows = (
+        _campaign_properties(campaign)
+        .exclude(street="")
+        .values("street", "city")
+        .annotate(count=Count("pk"))
+        .order_by("street", "city")
+    )
+    return [(row["street"], row["city"], row["count"]) for row in rows]
+
+
+def campaign_districts(campaign: Campaign) -> list[tuple[str, int]]:
+    """The places of the campaign's properties with their number of properties (inside a
+    scope)."""
+    rows = (
+        _campaign_properties(campaign)
+        .exclude(city="")
+        .values("city")
+        .annotate(count=Count("pk"))
+        .order_by("city")
+    )
+    return [(row["city"], row["count"]) for row in rows]
 
 
 def _number(value: Decimal | None) -> str:
@@ -118,6 +167,8 @@ def _rows(campaign: Campaign, properties: list[Property]) -> dict[int, list[pdf.
 def letterhead(
     organisation: Organisation, campaign: Campaign, kind: TextKind = TextKind.LETTER
 ) -> pdf.Letterhead:
+    """The letterhead of ``campaign``'s letters of ``kind`` (letter or reminder letter): the
+    organisation's contact and logo, the dates, and the text from :func:`texts_for`."""
     address = [line.strip() for line in organisation.contact_address.splitlines() if line.strip()]
     contact = [*address[:3]]
     if organisation.contact_phone:
@@ -125,6 +176,8 @@ def letterhead(
     if organisation.contact_email:
         contact.append(organisation.contact_email)
     deadline = campaign.online_until
+    text = texts_for(organisation, campaign, kind)
+    title = "Erinnerungsbriefe" if kind == TextKind.REMINDER_LETTER else "Ablesebriefe"
     return pdf.Letterhead(
         organisation=organisation.name,
         sender_line=" · ".join([organisation.name, *address[:1]]),
@@ -133,9 +186,10 @@ def letterhead(
         key_date=campaign.key_date.strftime("%d.%m.%Y"),
         deadline=deadline.strftime("%d.%m.%Y") if deadline else "",
         date=timezone.localdate().strftime("%d.%m.%Y"),
-        title=f"Ablesebriefe – {campaign.name}",
-        subject=DEFAULTS[kind].subject,
-        text=DEFAULTS[kind].body,
+        subject=text.subject,
+        text=text.body,
+        title=f"{title} – {campaign.name}",
+        logo=logo_bytes(organisation),
     )
 
 
@@ -173,17 +227,38 @@ def letters_made(campaign: Campaign) -> int:
     )
 
 
-def _check_selection(selection: str, object_numbers: Sequence[str]) -> list[str]:
+def _check_selection(
+    selection: str, object_numbers: Sequence[str], street: str = "", district: str = ""
+) -> list[str]:
     if selection not in LetterSelection.values:
         raise LettersRefused(f"Unbekannte Auswahl „{selection}“.")
     numbers = sorted({number.strip() for number in object_numbers if number.strip()})
     if selection == LetterSelection.OBJECT_NUMBERS and not numbers:
         raise LettersRefused("Bitte mindestens eine Objektnummer angeben.")
+    if selection == LetterSelection.STREET and not street:
+        raise LettersRefused("Bitte eine Straße angeben.")
+    if selection == LetterSelection.DISTRICT and not district:
+        raise LettersRefused("Bitte einen Ort oder Ortsteil angeben.")
     return numbers
 
 
-def _selection_refusal(properties: list[Property], selection: str, numbers: list[str]) -> None:
+def _selection_refusal(
+    properties: list[Property],
+    selection: str,
+    numbers: list[str],
+    street: str = "",
+    district: str = "",
+) -> None:
     if not properties:
+        if selection == LetterSelection.STREET:
+            where = f"„{street}“ in „{district}“" if district else f"„{street}“"
+            raise LettersRefused(
+                f"In der Straße {where} hat kein Objekt Zähler in dieser Ableseaktion."
+            )
+        if selection == LetterSelection.DISTRICT:
+            raise LettersRefused(
+                f"Im Ort „{district}“ hat kein Objekt Zähler in dieser Ableseaktion."
+            )
         raise LettersRefused("Für diese Auswahl gibt es keine Objekte mit Zählern.")
     if selection == LetterSelection.OBJECT_NUMBERS:
         found = {prop.object_number for prop in properties}
@@ -195,12 +270,18 @@ def _selection_refusal(properties: list[Property], selection: str, numbers: list
             )
 
 
+#: the selections that name a place (a street's place is optional)
+_PLACE_SELECTIONS = frozenset({LetterSelection.STREET, LetterSelection.DISTRICT})
+
+
 def do_request_letters(
     campaign: Campaign,
     *,
     organisation: Organisation,
     selection: str = LetterSelection.ALL,
     object_numbers: Sequence[str] = (),
+    street: str = "",
+    district: str = "",
     confirmed_made: int | None = None,
     actor: Actor,
     enqueue: bool = True,
@@ -212,15 +293,17 @@ def do_request_letters(
     letters meanwhile) the request is refused. ``None`` skips the check (the command line
     is its own confirmation). Raises :class:`LettersRefused`; then nothing changed.
     """
-    numbers = _check_selection(selection, object_numbers)
+    street = street.strip() if selection == LetterSelection.STREET else ""
+    district = district.strip() if selection in _PLACE_SELECTIONS else ""
+    numbers = _check_selection(selection, object_numbers, street, district)
     try:
         pdf.register_fonts()
     except pdf.FontMissing as exc:
         raise LettersRefused(str(exc)) from exc
     with transaction.atomic(durable=True), organisation_scope(organisation):
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        properties = selected_properties(campaign, selection, numbers)
-        _selection_refusal(properties, selection, numbers)
+        properties = selected_properties(campaign, selection, numbers, street, district)
+        _selection_refusal(properties, selection, numbers, street, district)
         made = letters_made(campaign)
         if confirmed_made is not None and made and confirmed_made != made:
             raise LettersRefused(
@@ -234,6 +317,8 @@ def do_request_letters(
             status=LetterStatus.QUEUED,
             selection=selection,
             object_numbers=numbers,
+            street=street,
+            district=district,
             total=len(properties),
             actor=actor.user,
             actor_label=actor.label,
@@ -243,7 +328,13 @@ def do_request_letters(
             actor=actor,
             organisation=organisation,
             obj=campaign,
-            data={"batch": batch.pk, "selection": selection, "count": len(properties)},
+            data={
+                "batch": batch.pk,
+                "selection": selection,
+                "count": len(properties),
+                **({"street": street} if street else {}),
+                **({"district": district} if district else {}),
+            },
         )
         if enqueue:
             transaction.on_commit(lambda: _enqueue(batch.pk))
@@ -293,7 +384,9 @@ def _build(batch_id: int, organisation: Organisation) -> str:
         if batch.status != LetterStatus.RUNNING:
             return str(batch.status)
         campaign = Campaign.objects.select_for_update().get(pk=batch.campaign_id)
-        properties = selected_properties(campaign, batch.selection, batch.object_numbers)
+        properties = selected_properties(
+            campaign, batch.selection, batch.object_numbers, batch.street, batch.district
+        )
         if not properties:
             raise LettersRefused("Für diese Auswahl gibt es keine Objekte mit Zählern mehr.")
         now = timezone.now()
@@ -336,6 +429,8 @@ def do_generate_letters(
     organisation: Organisation,
     selection: str = LetterSelection.ALL,
     object_numbers: Sequence[str] = (),
+    street: str = "",
+    district: str = "",
     actor: Actor,
 ) -> LetterBatch:
     """Requests and builds a batch right here (the command line, the demo).
@@ -348,6 +443,8 @@ def do_generate_letters(
         organisation=organisation,
         selection=selection,
         object_numbers=object_numbers,
+        street=street,
+        district=district,
         actor=actor,
         enqueue=False,
     )

@@ -10,7 +10,7 @@ from a clerk, never a way to reach into the values.
 
 import enum
 import string
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 
@@ -153,6 +153,14 @@ def check_set(kind: TextKind, texts: TextSet) -> None:
     """Checks a subject and body of ``kind``; raises :class:`TextError`."""
     check(texts.subject, SUBJECT_PLACEHOLDERS, "Betreff")
     check(texts.body, PLACEHOLDERS[kind], "Text")
+
+
+def objects_list(entries: Iterable[tuple[str, str, str]]) -> str:
+    """The ``{objekte}`` block of a mail from (address, object number, link) per property:
+    what the invitation and reminder mails send and what their preview shows."""
+    return "\n\n".join(
+        f"• {address} (Objekt {number})\n  {link}" for address, number, link in entries
+    )
 
 
 def render(text: str, values: Mapping[str, str]) -> str:

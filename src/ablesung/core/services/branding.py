@@ -184,17 +184,25 @@ def current_values(organisation: Organisation) -> dict[str, Any]:
     return values
 
 
-def logo_data_uri(organisation: Organisation) -> str | None:
-    """The stored logo as a ``data:`` URI for a preview (no media URL needed), or ``None``."""
+def logo_bytes(organisation: Organisation) -> bytes | None:
+    """The stored logo (a JPEG, as :func:`sanitise_logo` wrote it), or ``None``."""
     name = organisation.logo.name
     if not name:
         return None
     try:
         with default_storage.open(name, "rb") as file:
-            data = file.read(LOGO_MAX_BYTES + 1)
+            data: bytes = file.read(LOGO_MAX_BYTES + 1)
     except OSError:
         return None
     if len(data) > LOGO_MAX_BYTES or not data.startswith(b"\xff\xd8\xff"):
+        return None
+    return data
+
+
+def logo_data_uri(organisation: Organisation) -> str | None:
+    """The stored logo as a ``data:`` URI for a preview (no media URL needed), or ``None``."""
+    data = logo_bytes(organisation)
+    if data is None:
         return None
     return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
 

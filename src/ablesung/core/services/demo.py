@@ -104,6 +104,7 @@ def do_create_demo(sample: Path | None, *, actor: Actor) -> DemoResult:
     loaded = batch.counts.get("meters_created", 0)
     access = _open_for_citizens(organisation, batch.campaign, actor=actor)
     _demo_readings(organisation, batch.campaign, access, actor=actor)
+    _demo_texts(organisation, actor=actor)
     _demo_letters(organisation, batch.campaign, access, actor=actor)
     _demo_invitations(organisation, batch.campaign, actor=actor)
     _campaign_for_estimates(organisation, sample, actor=actor)
@@ -230,6 +231,31 @@ def _open_for_citizens(
     do_open_campaign(campaign, online_from=today, online_until=until, actor=actor)
     issued = do_issue_access(campaign, organisation=organisation, actor=actor)
     return min(issued, key=lambda access: access.property.object_number, default=None)
+
+
+DEMO_LETTER_SUBJECT = "Ihre Zählerstände zum {stichtag} – bitte online melden"
+DEMO_LETTER_BODY = (
+    "Guten Tag {name},\n"
+    "die Stadtwerke lesen zum {stichtag} alle Wasserzähler ab. Bitte lesen Sie die Zähler "
+    "Ihres Objekts {objekt} selbst ab und melden Sie die Stände bis zum {frist}: Scannen Sie "
+    "den QR-Code oder öffnen Sie {portal} und geben Sie den Zugangscode und eine Ihrer "
+    "Zählernummern ein. Ohne Internet senden Sie uns bitte die Antwortkarte unten zurück.\n"
+    "Ihr Team der Verbrauchsabrechnung"
+)
+
+
+def _demo_texts(organisation: Organisation, *, actor: Actor) -> None:
+    """The demo organisation's own letter text (the texts page shows it, the letters use it)."""
+    from ablesung.letters.text_store import do_save_text
+    from ablesung.letters.texts import TextKind
+
+    do_save_text(
+        organisation,
+        TextKind.LETTER,
+        subject=DEMO_LETTER_SUBJECT,
+        body=DEMO_LETTER_BODY,
+        actor=actor,
+    )
 
 
 def _demo_letters(

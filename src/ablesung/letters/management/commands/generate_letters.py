@@ -43,6 +43,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--objects", nargs="+", default=[], metavar="OBJEKTNUMMER", help="nur diese Objekte"
         )
+        parser.add_argument(
+            "--street",
+            default="",
+            metavar="STRASSE",
+            help="nur Objekte in dieser Straße (mit --district nur in diesem Ort)",
+        )
+        parser.add_argument(
+            "--district",
+            default="",
+            metavar="ORT",
+            help="nur Objekte in diesem Ort oder Ortsteil (wie im Feld Ort der Zählerliste)",
+        )
         parser.add_argument("--out", required=True, type=Path, help="neue PDF-Datei")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -54,9 +66,22 @@ class Command(BaseCommand):
             campaign = Campaign.objects.filter(name=options["campaign"]).first()
         if campaign is None:
             raise CommandError(f"Ableseaktion „{options['campaign']}“ gibt es nicht.")
-        if sum(bool(options[name]) for name in ("only_without_email", "objects", "reminder")) > 1:
+        street, district = options["street"].strip(), options["district"].strip()
+        chosen = [
+            name
+            for name, given in (
+                ("--only-without-email", options["only_without_email"]),
+                ("--reminder", options["reminder"]),
+                ("--objects", options["objects"]),
+                ("--street", street),
+                ("--district", district and not street),
+            )
+            if given
+        ]
+        if len(chosen) > 1:
             raise CommandError(
-                "Bitte nur eine Auswahl angeben: --only-without-email, --reminder oder --objects."
+                "Bitte nur eine Auswahl angeben: --only-without-email, --reminder, --objects, "
+                "--street (mit oder ohne --district) oder --district."
             )
         selection = LetterSelection.ALL
         if options["reminder"]:
@@ -65,6 +90,10 @@ class Command(BaseCommand):
             selection = LetterSelection.WITHOUT_EMAIL
         elif options["objects"]:
             selection = LetterSelection.OBJECT_NUMBERS
+        elif street:
+            selection = LetterSelection.STREET
+        elif district:
+            selection = LetterSelection.DISTRICT
         try:
             # O_EXCL: refuses an existing file (and a symlink planted in its place)
             fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -79,6 +108,8 @@ class Command(BaseCommand):
                     organisation=organisation,
                     selection=selection,
                     object_numbers=options["objects"],
+                    street=street,
+                    district=district,
                     actor=Actor.system("command generate_letters"),
                 )
                 with batch.pdf_file.open("rb") as stored:
