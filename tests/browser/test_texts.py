@@ -150,7 +150,7 @@ def test_an_admin_corrects_a_wrong_placeholder_and_previews_the_letter(
     small_admin.goto(page.url)
     check_page(small_admin, axe_source, "texts-360")
     small_admin.goto(f"/o/{SLUG}/einstellungen/texte/?art=einladung")
-    expect(small_admin.locator("#vorschau-text")).to_contain_text("Objektnummer T-001")
+    expect(small_admin.locator("#vorschau-text")).to_contain_text("(Objekt T-001)")
     check_page(small_admin, axe_source, "texts-mail-360")
     small_admin.goto(f"/o/{SLUG}/ableseaktionen/{data['campaign']}/briefe/")
     small_admin.get_by_role(

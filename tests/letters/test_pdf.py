@@ -138,3 +138,13 @@ def test_a_missing_font_is_refused_in_german(
     monkeypatch.setattr(pdf, "FONT", "AblesungSans-Test-Missing")
     with pytest.raises(pdf.FontMissing, match="fonts-dejavu-core"):
         pdf.register_fonts()
+
+
+def test_a_campaign_without_an_end_date_gets_words_not_a_gap(tmp_path: Path) -> None:
+    head = pdf.Letterhead(**{**HEAD.__dict__, "deadline": ""})
+    path = tmp_path / "a.pdf"
+    with path.open("wb") as handle:
+        pdf.write_letters(handle, head, [letter("7")])
+    text = " ".join(page_texts(path)[0].split())
+    assert "bis zum Ende der Online-Erfassung mitzuteilen" in text
+    assert "Bitte bis:" not in text  # the info block leaves the line out

@@ -1,10 +1,10 @@
 """Invitation and reminder mails: one mail per person, with a personal link per property.
 
 Access. A mail's links are new :class:`~ablesung.core.models.AccessGrant` rows issued *in
-addition* to the live ones: a property may have several live grants, and an invitation
-or reminder revokes none of them, so printed letters keep working. (Making letters again
-revokes every live grant of the selected properties, the mailed links included – that is
-the letters' "new access" promise.) When a failed mail is sent again, the grants of the
+addition* to the live ones, marked as sent by mail (``GrantChannel.MAIL``): a property
+may have several live grants, and an invitation or reminder revokes none of them, so
+printed letters keep working; making letters again revokes only printed grants, so the
+mailed links keep working too. When a failed mail is sent again, the grants of the
 undelivered mail are revoked and new ones issued. The plaintext tokens exist only in the
 mail's text, which the outbox erases once the mail is sent or given up
 (``OutboxMail.erase_after``).
@@ -30,7 +30,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from ablesung.core.models import AccessGrant, Campaign, CampaignStatus, Organisation, Property
+from ablesung.core.models import (
+    AccessGrant,
+    Campaign,
+    CampaignStatus,
+    GrantChannel,
+    Organisation,
+    Property,
+)
 from ablesung.core.scoping import organisation_scope
 from ablesung.core.services import audit
 from ablesung.core.services.access import IssuedAccess, issue_grants
@@ -281,7 +288,11 @@ def _queue(
         "name": _owner(accesses[0].property),
         "objekte": objects_text(accesses),
         "stichtag": campaign.key_date.strftime("%d.%m.%Y"),
-        "frist": campaign.online_until.strftime("%d.%m.%Y") if campaign.online_until else "",
+        "frist": (
+            campaign.online_until.strftime("%d.%m.%Y")
+            if campaign.online_until
+            else texts.NO_DEADLINE
+        ),
         "portal": portal_address(),
         "organisation": organisation.name,
     }
@@ -353,7 +364,10 @@ def _build(run_id: int, organisation: Organisation) -> str:
         issued = {
             access.property.pk: access
             for access in issue_grants(
-                campaign, list(properties.values()), organisation=organisation
+                campaign,
+                list(properties.values()),
+                organisation=organisation,
+                channel=GrantChannel.MAIL,
             )
         }
         run.started_at = timezone.now()
@@ -419,6 +433,7 @@ def do_resend_failed(run: InvitationRun, *, actor: Actor) -> int:
                 campaign,
                 list({prop.pk: prop for props in wanted for prop in props}.values()),
                 organisation=organisation,
+                channel=GrantChannel.MAIL,
             )
         }
         text_set = mail_texts(organisation, campaign, RunKind(run.kind))

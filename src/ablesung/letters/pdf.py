@@ -147,7 +147,7 @@ def placeholder_values(head: Letterhead, letter: Letter) -> dict[str, str]:
         "name": letter.name,
         "objekt": letter.object_number,
         "stichtag": head.key_date,
-        "frist": head.deadline,
+        "frist": head.deadline or texts.NO_DEADLINE,
         "link": letter.link,
         "zugangscode": letter.code,
         "portal": head.portal,

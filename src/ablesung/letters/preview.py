@@ -70,7 +70,7 @@ def _dates(campaign: Campaign | None) -> tuple[str, str]:
         deadline = campaign.online_until
         return (
             campaign.key_date.strftime("%d.%m.%Y"),
-            deadline.strftime("%d.%m.%Y") if deadline else "",
+            deadline.strftime("%d.%m.%Y") if deadline else texts.NO_DEADLINE,
         )
     key_date = datetime.date(timezone.localdate().year, 12, 31)
     return key_date.strftime("%d.%m.%Y"), (key_date + datetime.timedelta(days=15)).strftime(

@@ -27,7 +27,8 @@ PLACEHOLDER_HELP: dict[str, str] = {
     "objekt": "Objektnummer",
     "objekte": "die Objekte der Person, je Zeile Anschrift, Objektnummer und persönlicher Link",
     "stichtag": "Stichtag der Ablesung (TT.MM.JJJJ)",
-    "frist": "letzter Tag der Online-Erfassung (TT.MM.JJJJ)",
+    "frist": "letzter Tag der Online-Erfassung (TT.MM.JJJJ); ohne festes Ende "
+    "„Ende der Online-Erfassung“",
     "link": "persönlicher Link zum Portal",
     "zugangscode": "Zugangscode",
     "portal": "Adresse des Portals",
@@ -47,6 +48,10 @@ PLACEHOLDERS: dict[TextKind, tuple[str, ...]] = {
 }
 #: the placeholders a subject (of a letter or a mail) allows
 SUBJECT_PLACEHOLDERS: tuple[str, ...] = _SUBJECT
+
+#: what ``{frist}`` says when the campaign's online window has no end date: it reads well
+#: after "bis zum" and "bis", as the default texts write it
+NO_DEADLINE = "Ende der Online-Erfassung"
 
 MAX_SUBJECT = 150
 MAX_BODY = 4000
