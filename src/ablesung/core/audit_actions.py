@@ -58,6 +58,7 @@ ACTIONS: dict[str, Promise] = {
     # reading letters
     "letters.requested": _("Ablesebriefe angefordert"),
     "letters.generated": _("Ablesebriefe erstellt (neue Zugangscodes und Links)"),
+    "letters.retried": _("Ablesebriefe: fehlgeschlagener Lauf wird fortgesetzt"),
     "import.uploaded": _("Zählerliste hochgeladen"),
     "import.started": _("Import gestartet"),
     "import.succeeded": _("Import abgeschlossen"),

@@ -64,12 +64,20 @@ def _resume_export_runs() -> None:
     resume_export_runs()
 
 
+def _resume_letter_batches() -> None:
+    from ablesung.letters.tasks import resume_letter_batches
+
+    resume_letter_batches()
+
+
 JOBS: tuple[Job, ...] = (
     DailyJob("trash.purge", 3, purge_trash.enqueue),
     DailyJob("mail.purge", 4, _purge_finished_mails),
     DailyJob("ratelimit.purge", 2, purge_rate_limit_counters.enqueue),
     MinuteJob("mail.retry", _retry_due_mails),
     MinuteJob("exports.resume", _resume_export_runs),
+    # not "letters.…": that is the letters' audit namespace
+    MinuteJob("letter_batches.resume", _resume_letter_batches),
 )
 
 

@@ -67,6 +67,10 @@ CARD_TOP = 212.0
 #: register rows per page (table and reply card); further rows go to continuation pages
 ROWS_PER_PAGE = 4
 
+#: the QR codes' data mask (ISO/IEC 18004 allows any of 0–7; the choice only affects how
+#: evenly dark and light modules spread, which scanners tolerate)
+QR_MASK = 0
+
 FONT_DIR = Path(os.environ.get("ABLESUNG_FONT_DIR", "/usr/share/fonts/truetype/dejavu"))
 FONT = "AblesungSans"
 FONT_BOLD = "AblesungSans-Bold"
@@ -190,8 +194,13 @@ class _Writer:
         return top
 
     def qr(self, data: str, x: float, top: float, size: float) -> None:
-        """A QR code as vector paths: one rectangle per run of dark modules in a row."""
-        matrix = segno.make_qr(data, error="m").matrix
+        """A QR code as vector paths: one rectangle per run of dark modules in a row.
+
+        With a fixed mask (:data:`QR_MASK`): segno's search for the best of eight masks
+        took most of a letter's drawing time, and zxing-cpp decodes every code of the
+        fixed mask (``tests/letters/test_pdf.py`` checks a few hundred payloads).
+        """
+        matrix = segno.make_qr(data, error="m", mask=QR_MASK).matrix
         count = len(matrix) + 8  # with the quiet zone of four modules each side
         module = size / count
         path = self.canvas.beginPath()
