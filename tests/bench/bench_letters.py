@@ -163,10 +163,10 @@ def run_baseline() -> dict[str, Any]:
 
 def reset() -> None:
     from django.core.files.storage import default_storage
+    from django_scopes import scopes_disabled
 
     from ablesung.core.models import AccessGrant, AuditEntry
     from ablesung.letters.models import LetterBatch
-    from django_scopes import scopes_disabled
 
     with scopes_disabled():
         _reset(default_storage, AccessGrant, AuditEntry, LetterBatch)

@@ -191,6 +191,11 @@ urlpatterns += [
     ),
     path("briefe/<int:letter_batch_id>/", letter_views.letter_batch, name="letter_batch"),
     path(
+        "briefe/<int:letter_batch_id>/fortsetzen/",
+        letter_views.letter_batch_retry,
+        name="letter_batch_retry",
+    ),
+    path(
         "briefe/<int:letter_batch_id>/pdf/", letter_views.letter_batch_pdf, name="letter_batch_pdf"
     ),
     path("exporte/<int:export_run_id>/", export_views.export_run, name="export_run"),

@@ -16,7 +16,7 @@ reportlab writes them.
 
 import hashlib
 from collections.abc import Iterable
-from typing import BinaryIO
+from typing import IO
 
 from pypdf import PdfReader
 from pypdf.generic import (
@@ -36,7 +36,7 @@ CATALOG, PAGES, INFO = 1, 2, 3
 class _Out:
     """The output file: counts the bytes written (for the offsets) and hashes them."""
 
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: IO[bytes]) -> None:
         self.out = out
         self.position = 0
         self.sha256 = hashlib.sha256()
@@ -71,7 +71,7 @@ def _write_object(out: _Out, offsets: list[int], number: int, value: PdfObject) 
 
 
 def join(
-    parts: Iterable[BinaryIO], out: BinaryIO, *, title: str, author: str, lang: str = "de-DE"
+    parts: Iterable[IO[bytes]], out: IO[bytes], *, title: str, author: str, lang: str = "de-DE"
 ) -> tuple[int, str]:
     """Writes the pages of every part, in order, as one PDF into ``out``.
 
@@ -89,7 +89,7 @@ def join(
             raise ValueError("PDF parts with object streams cannot be joined")
         root = reader.trailer.raw_get("/Root")
         info = reader.trailer.raw_get("/Info")
-        pages_root = reader.trailer["/Root"].raw_get("/Pages")
+        pages_root = reader.root_object.raw_get("/Pages")
         skipped = {ref.idnum for ref in (root, info, pages_root) if isinstance(ref, IndirectObject)}
         page_numbers = {page.indirect_reference.idnum for page in reader.pages}  # type: ignore[union-attr]
         for number in numbers:

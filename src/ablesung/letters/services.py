@@ -468,7 +468,7 @@ def _finish(batch_id: int, attempt: int, organisation: Organisation) -> str:
                 "parts": batch.parts,
             },
         )
-        transaction.on_commit(lambda: _delete(names))
+    _delete(names)  # committed: the joined PDF replaces the parts
     return LetterStatus.SUCCEEDED
 
 
