@@ -56,6 +56,7 @@ def test_the_worker_schedule_has_the_daily_purges_and_the_sweeps() -> None:
         ("DailyJob", "ratelimit.purge"),
         ("MinuteJob", "mail.retry"),
         ("MinuteJob", "exports.resume"),
+        ("MinuteJob", "letter_batches.resume"),
     ]
 
 
