@@ -353,3 +353,7 @@ OPERATOR = {
     "email": env_str("OPERATOR_EMAIL", "kontakt@localhost"),
     "phone": env_str("OPERATOR_PHONE", ""),
 }
+
+# --- reading letters -------------------------------------------------------------------
+#: letters per chunk: one transaction and one stored PDF part each (letters.services)
+LETTER_CHUNK_SIZE = env_int("LETTER_CHUNK_SIZE", 250)

@@ -149,7 +149,13 @@ def test_a_clerk_makes_and_downloads_reading_letters(
         page.get_by_role("button", name="Ablesebriefe erstellen").click()
         expect(page.get_by_text("Die Ablesebriefe werden erstellt.")).to_be_visible()
         expect(page.locator("#letter-status")).to_contain_text("In Warteschlange")
+        progress = page.get_by_role("progressbar", name="0 von 3 Briefen")
+        expect(progress).to_have_attribute("value", "0")
+        expect(progress).to_have_attribute("max", "3")
         url = page.url
+        check_page(page, axe_source, "letter-batch-queued-1280")
+        small_clerk.goto(url)
+        check_page(small_clerk, axe_source, "letter-batch-queued-360")
     # the worker is back: htmx swaps in the finished batch without a reload
     pdf_link = page.get_by_role("link", name=re.compile("PDF herunterladen"))
     expect(pdf_link).to_be_visible(timeout=60_000)

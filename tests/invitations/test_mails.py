@@ -316,3 +316,31 @@ def test_the_organisations_own_invitation_text_is_what_is_sent(
     assert text.startswith("Moin ")
     assert "(Objekt stadt-a-2)" in text
     assert LINK.search(text)
+
+
+def test_new_letters_leave_the_mailed_links_valid(
+    smtp: SmtpServer, org_a: OrgData, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from ablesung.core.services.access import do_issue_access
+    from ablesung.letters.services import do_generate_letters
+
+    settings.BULK_MAILS_PER_MINUTE = 600
+    open_campaign(org_a)
+    add(org_a, "2", "anna@example.org")
+    with time_machine.travel(TODAY, tick=False):
+        run_of(org_a, django_capture_on_commit_callbacks)
+    with time_machine.travel(TODAY + datetime.timedelta(minutes=1), tick=False):
+        retry_due_mails()
+    [message] = smtp.messages
+    match = LINK.search(body(message))
+    assert match is not None
+    mailed = match.group(1)
+    with scopes_disabled():
+        mail_grant = resolve_token(mailed)
+        assert mail_grant is not None
+        assert mail_grant.channel == "mail"
+    # new letters for every property, and a new list of codes: printed access is replaced
+    printed = do_issue_access(org_a.campaign, organisation=org_a.organisation, actor=ACTOR)
+    do_generate_letters(org_a.campaign, organisation=org_a.organisation, actor=ACTOR)
+    assert all(resolve_token(access.token) is None for access in printed)
+    assert resolve_token(mailed) is not None  # the e-mail's link still opens the portal

@@ -58,6 +58,7 @@ def test_the_worker_schedule_has_the_daily_purges_and_the_sweeps() -> None:
         ("MinuteJob", "exports.resume"),
         ("DailyJob", "mailrun.remind"),
         ("MinuteJob", "mailrun.resume"),
+        ("MinuteJob", "letter_batches.resume"),
     ]
 
 

@@ -23,7 +23,9 @@ from ablesung.letters.services import (
     campaign_districts,
     campaign_streets,
     do_request_letters,
+    do_retry_letters,
     letters_made,
+    may_retry,
     selected_properties,
 )
 from ablesung.letters.text_store import stored_text
@@ -125,8 +127,11 @@ def letter_batch(request: OrgRequest, org: str, letter_batch_id: int) -> HttpRes
         "campaign": batch.campaign,
         "batch": batch,
         "may_make": has_permission(request, "letters"),
+        "may_retry": may_retry(batch),
     }
     if request.headers.get("HX-Request"):
+        # the live region speaks when the count moved (or the job ended), not every poll
+        context["announce"] = batch.is_finished or request.GET.get("gesehen") != str(batch.done)
         return render(request, "backend/_letter_batch_status.html", context)
     return render(request, "backend/letter_batch.html", context)
 
@@ -140,3 +145,22 @@ def letter_batch_pdf(request: OrgRequest, org: str, letter_batch_id: int) -> Fil
     if not batch.pdf_file:
         raise Http404
     return FileResponse(batch.pdf_file.open("rb"), as_attachment=True, filename=batch.pdf_name)
+
+
+@require_POST
+@never_cache
+@login_required
+@require_permission("letters")
+def letter_batch_retry(request: OrgRequest, org: str, letter_batch_id: int) -> HttpResponse:
+    batch = _batch(letter_batch_id)
+    if do_retry_letters(batch, actor=Actor.from_request(request)):
+        messages.success(request, _("Die Ablesebriefe werden fortgesetzt."))
+    else:
+        messages.info(
+            request,
+            _(
+                "Dieser Lauf kann nicht fortgesetzt werden (er ist nicht fehlgeschlagen, oder "
+                "es gibt einen neueren); es wurde nichts geändert."
+            ),
+        )
+    return redirect("backend:letter_batch", org=org, letter_batch_id=batch.pk)

@@ -209,6 +209,11 @@ urlpatterns += [
     ),
     path("briefe/<int:letter_batch_id>/", letter_views.letter_batch, name="letter_batch"),
     path(
+        "briefe/<int:letter_batch_id>/fortsetzen/",
+        letter_views.letter_batch_retry,
+        name="letter_batch_retry",
+    ),
+    path(
         "briefe/<int:letter_batch_id>/pdf/", letter_views.letter_batch_pdf, name="letter_batch_pdf"
     ),
     path(

@@ -67,6 +67,7 @@ ACTIONS: dict[str, Promise] = {
     "reminders.setting_changed": _("Automatische Erinnerung geändert"),
     "letters.text_saved": _("Text für Briefe oder E-Mails geändert"),
     "letters.text_reset": _("Text für Briefe oder E-Mails auf den Standard zurückgesetzt"),
+    "letters.retried": _("Ablesebriefe: fehlgeschlagener Lauf wird fortgesetzt"),
     "import.uploaded": _("Zählerliste hochgeladen"),
     "import.started": _("Import gestartet"),
     "import.succeeded": _("Import abgeschlossen"),

@@ -76,6 +76,12 @@ def _resume_invitation_runs() -> None:
     resume_stale_runs()
 
 
+def _resume_letter_batches() -> None:
+    from ablesung.letters.tasks import resume_letter_batches
+
+    resume_letter_batches()
+
+
 JOBS: tuple[Job, ...] = (
     DailyJob("trash.purge", 3, purge_trash.enqueue),
     DailyJob("mail.purge", 4, _purge_finished_mails),
@@ -85,6 +91,8 @@ JOBS: tuple[Job, ...] = (
     # job names are no audit codes: "mailrun" is not an audit namespace
     DailyJob("mailrun.remind", 8, _start_due_reminders),
     MinuteJob("mailrun.resume", _resume_invitation_runs),
+    # not "letters.…": that is the letters' audit namespace
+    MinuteJob("letter_batches.resume", _resume_letter_batches),
 )
 
 

@@ -53,6 +53,19 @@ class LetterBatch(TenantModel):
     total = models.PositiveIntegerField(_("Briefe insgesamt"), default=0)
     done = models.PositiveIntegerField(_("Briefe erstellt"), default=0)
     pages = models.PositiveIntegerField(_("Seiten"), default=0)
+    #: the selected properties in print order, fixed when the build starts: chunks are cut
+    #: from this list, so a resumed build continues exactly after the last committed chunk
+    property_ids = models.JSONField(_("Objekte in Druckreihenfolge"), default=list, blank=True)
+    #: how far the committed chunks reach into ``property_ids``
+    position = models.PositiveIntegerField(_("Position"), default=0)
+    #: the committed chunks, each a stored PDF part (joined at the end, then deleted)
+    parts = models.PositiveIntegerField(_("Teile"), default=0)
+    #: grants revoked by the committed chunks (for the audit entry at the end)
+    revoked = models.PositiveIntegerField(_("widerrufene Zugänge"), default=0)
+    attempts = models.PositiveIntegerField(_("Versuche"), default=0)
+    #: the worker holding the batch renews the lease with every chunk; the sweep hands a
+    #: batch whose lease ran out to a new task
+    lease_until = models.DateTimeField(_("reserviert bis"), null=True, blank=True)
     pdf_file = models.FileField(_("PDF-Datei"), max_length=300, blank=True)
     pdf_name = models.CharField(_("Name der PDF-Datei"), max_length=200, blank=True)
     pdf_sha256 = models.CharField(_("SHA-256 der PDF-Datei"), max_length=64, blank=True)
@@ -76,6 +89,10 @@ class LetterBatch(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}: {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def percent(self) -> int:
+        return min(100, self.done * 100 // self.total) if self.total else 0
 
     @property
     def is_finished(self) -> bool:

@@ -77,6 +77,10 @@ LOGO_BOX = (INFO_LEFT, 5.0, RIGHT - INFO_LEFT, 13.0)
 LOGO_FORM = "AblesungLogo"
 SAMPLE_NOTE = "MUSTER – Vorschau, nicht versenden"
 
+#: the QR codes' data mask (ISO/IEC 18004 allows any of 0–7; the choice only affects how
+#: evenly dark and light modules spread, which scanners tolerate)
+QR_MASK = 0
+
 FONT_DIR = Path(os.environ.get("ABLESUNG_FONT_DIR", "/usr/share/fonts/truetype/dejavu"))
 FONT = "AblesungSans"
 FONT_BOLD = "AblesungSans-Bold"
@@ -208,8 +212,13 @@ class _Writer:
         return top
 
     def qr(self, data: str, x: float, top: float, size: float) -> None:
-        """A QR code as vector paths: one rectangle per run of dark modules in a row."""
-        matrix = segno.make_qr(data, error="m").matrix
+        """A QR code as vector paths: one rectangle per run of dark modules in a row.
+
+        With a fixed mask (:data:`QR_MASK`): segno's search for the best of eight masks
+        took most of a letter's drawing time, and zxing-cpp decodes every code of the
+        fixed mask (``tests/letters/test_pdf.py`` checks a few hundred payloads).
+        """
+        matrix = segno.make_qr(data, error="m", mask=QR_MASK).matrix
         count = len(matrix) + 8  # with the quiet zone of four modules each side
         module = size / count
         path = self.canvas.beginPath()

@@ -2,33 +2,59 @@
 
 Where the secrets live. Access codes and link tokens are stored only as hashes
 (:class:`~ablesung.core.models.AccessGrant`), so a letter can only be printed in the flow
-that issues them. :func:`do_generate_letters` therefore does both in **one durable
-transaction**: it revokes the selected properties' grants, issues new ones (plaintext only
-in memory), writes the PDF to a temporary file, stores it with its SHA-256 and records the
-batch and the audit entry. No code or token is written to a column, a job argument, a
-log line or an audit entry, not even for a moment; the PDF file is the one place they
-exist, and it is downloadable only by clerks and admins. If writing the PDF fails, the
-transaction rolls back: the old letters stay valid and no new grant exists.
+that issues them. No code or token is written to a column, a job argument, a log line or
+an audit entry, not even for a moment; the PDF files are the one place they exist, and
+they are downloadable only by clerks and admins.
 
-So the work is split in two: :func:`do_request_letters` checks the selection and stores a
+The work is split in two: :func:`do_request_letters` checks the selection and stores a
 queued :class:`LetterBatch` (the selection only, no secret); the background job
-:func:`build_batch` (``letters.tasks.build_letter_batch``) then does all of the above in
-its one transaction. The command ``generate_letters`` and the demo run both steps in
-their own process (:func:`do_generate_letters`). Because the grants and the PDF commit
-together, other connections see the batch go from queued to running to succeeded, not
-the letters counted up one by one.
+:func:`build_batch` (``letters.tasks.build_letter_batch``) makes the letters. The command
+``generate_letters`` and the demo run both steps in their own process
+(:func:`do_generate_letters`).
+
+Chunks. The build fixes the selected properties in print order on the batch
+(``property_ids``, postal code first) and works through them in chunks of
+``settings.LETTER_CHUNK_SIZE`` letters. Each chunk is **one durable transaction**: it
+revokes the chunk's old printed grants (links sent by e-mail stay), issues new ones (plaintext only in memory), writes the
+chunk's letters as a PDF part, stores it (``letters/<org>/<batch>/part-00001.pdf``) and
+records the progress on the batch (``position``, ``done``, ``pages``, ``parts``). So a new
+code exists only together with the stored part that prints it: if anything in a chunk
+fails, the chunk rolls back completely (its properties keep their old letters, a part
+file it stored is replaced by the next attempt's). The transactions are short, so on
+SQLite the portal and the clerks can write between chunks, and other connections see
+the letters counted up chunk by chunk (the batch page's progress bar).
+
+When the job dies between chunks, the committed chunks stay: their properties have new
+access, printed in their stored parts; the properties not yet processed keep their old,
+still valid letters until their chunk commits (the confirmation on the letters page
+already says that the old codes become invalid). The worker holds the batch with a
+lease (``lease_until``, renewed by every chunk); the schedule's minute job
+``letter_batches.resume`` (:func:`pending_batches`) hands a batch whose lease ran out or
+whose task got lost to a new task, which continues after the last committed chunk. A
+batch that failed (e.g. the font is missing) says why in German; "Erneut versuchen"
+(:func:`do_retry_letters`) also continues after the last committed chunk rather than
+starting over: starting over would revoke codes that already exist only in the stored
+parts and redo work for nothing, and continuing keeps each property's letter in exactly
+one chunk. A failed batch may not continue once a newer batch of the campaign exists
+(it would revoke that batch's access).
+
+At the end the parts are joined into one PDF by :func:`~ablesung.letters.joining.join`,
+one part at a time (memory stays flat in the page count), stored with its SHA-256, the
+batch is marked succeeded with the audit entry, and the parts are deleted.
 """
 
-import hashlib
+import datetime
 import logging
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
+from typing import IO
 
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -37,6 +63,7 @@ from ablesung.core.models import (
     AccessGrant,
     Campaign,
     CampaignMeter,
+    GrantChannel,
     Organisation,
     Property,
 )
@@ -45,12 +72,18 @@ from ablesung.core.services import audit
 from ablesung.core.services.access import IssuedAccess, issue_grants
 from ablesung.core.services.actor import Actor
 from ablesung.core.services.branding import logo_bytes
-from ablesung.letters import pdf
+from ablesung.letters import joining, pdf
 from ablesung.letters.models import LetterBatch, LetterSelection, LetterStatus
 from ablesung.letters.text_store import texts_for
 from ablesung.letters.texts import TextKind
 
 logger = logging.getLogger(__name__)
+
+#: a running batch's worker renews its lease with every chunk; after that the sweep may
+#: hand the batch to a new task
+LEASE = datetime.timedelta(minutes=5)
+#: a queued batch whose task has not started after this long is enqueued again
+QUEUED_GRACE = datetime.timedelta(minutes=5)
 
 
 class LettersRefused(ValueError):
@@ -304,6 +337,13 @@ def do_request_letters(
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         properties = selected_properties(campaign, selection, numbers, street, district)
         _selection_refusal(properties, selection, numbers, street, district)
+        if LetterBatch.objects.filter(
+            campaign=campaign, status__in=(LetterStatus.QUEUED, LetterStatus.RUNNING)
+        ).exists():
+            raise LettersRefused(
+                "Für diese Ableseaktion werden gerade Ablesebriefe erstellt. Bitte warten "
+                "Sie, bis dieser Lauf fertig ist."
+            )
         made = letters_made(campaign)
         if confirmed_made is not None and made and confirmed_made != made:
             raise LettersRefused(
@@ -347,80 +387,266 @@ def _enqueue(batch_id: int) -> None:
     build_letter_batch.enqueue(batch_id)
 
 
-def build_batch(batch_id: int) -> str:
-    """The job: new access for the batch's properties and the PDF, in one transaction.
+# --- building: chunk by chunk ------------------------------------------------------------------
 
-    Idempotent: a finished batch is left alone; a batch whose worker died mid-way was
-    rolled back completely and is built from the start. Returns the batch's status.
+
+class LeaseLost(RuntimeError):
+    """Another worker holds the batch now (this one's lease ran out): stop quietly."""
+
+
+def part_name(batch: LetterBatch, number: int) -> str:
+    """Where the PDF part of the ``number``-th committed chunk is stored."""
+    return f"letters/{batch.organisation_id}/{batch.pk}/part-{number:05d}.pdf"
+
+
+def build_batch(batch_id: int, *, chunk_size: int | None = None) -> str:
+    """The job: the batch's letters chunk by chunk, then one PDF.
+
+    Returns ``succeeded``, ``failed``, ``done`` (finished before), ``skipped`` (another
+    worker holds it) or ``missing``. Idempotent and resumable: it continues after the
+    last committed chunk.
     """
+    organisation = _organisation_of(batch_id)
+    if organisation is None:
+        return "missing"
+    size = chunk_size or settings.LETTER_CHUNK_SIZE
+    with organisation_scope(organisation):
+        claimed = _claim(batch_id)
+        if not isinstance(claimed, LetterBatch):
+            return claimed
+        attempt = claimed.attempts
+        try:
+            while _chunk(batch_id, attempt, organisation, size):
+                pass
+            return _finish(batch_id, attempt, organisation)
+        except LeaseLost:
+            return "skipped"
+        except Exception as exc:
+            logger.exception("letter batch %s failed", batch_id)
+            message = str(exc) if isinstance(exc, (LettersRefused, pdf.FontMissing)) else ""
+            return _fail(batch_id, attempt, message)
+
+
+def _organisation_of(batch_id: int) -> Organisation | None:
+    """The batch's organisation, to enter its scope (a task gets only the id)."""
     with scopes_disabled():
         found = LetterBatch.objects.select_related("organisation").filter(pk=batch_id).first()
-    if found is None:
-        return "missing"
-    organisation = found.organisation
-    with transaction.atomic(durable=True), organisation_scope(organisation):
-        LetterBatch.objects.filter(pk=batch_id, status=LetterStatus.QUEUED).update(
-            status=LetterStatus.RUNNING, started_at=timezone.now()
+    return found.organisation if found else None
+
+
+def _claim(batch_id: int) -> LetterBatch | str:
+    """Takes the batch with a fresh lease; on its first run fixes the properties' order."""
+    now = timezone.now()
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    with transaction.atomic(durable=True):
+        batch: LetterBatch | None = (
+            LetterBatch.objects.select_for_update(skip_locked=skip_locked)
+            .select_related("campaign")
+            .filter(pk=batch_id)
+            .first()
         )
-    try:
-        return _build(batch_id, organisation)
-    except Exception as exc:
-        logger.exception("letter batch %s failed", batch_id)
-        message = str(exc) if isinstance(exc, (LettersRefused, pdf.FontMissing)) else ""
-        with transaction.atomic(durable=True), organisation_scope(organisation):
-            LetterBatch.objects.filter(pk=batch_id, status=LetterStatus.RUNNING).update(
-                status=LetterStatus.FAILED,
-                finished_at=timezone.now(),
-                message=message or "Die Ablesebriefe konnten nicht erstellt werden.",
+        if batch is None:
+            return "skipped"
+        if batch.is_finished:
+            return "done"
+        if batch.status == LetterStatus.RUNNING and batch.lease_until and batch.lease_until > now:
+            return "skipped"
+        batch.status = LetterStatus.RUNNING
+        batch.attempts += 1
+        batch.lease_until = now + LEASE
+        batch.started_at = batch.started_at or now
+        if not batch.property_ids and not batch.position:
+            properties = selected_properties(
+                batch.campaign,
+                batch.selection,
+                batch.object_numbers,
+                batch.street,
+                batch.district,
             )
-        return LetterStatus.FAILED
+            batch.property_ids = [prop.pk for prop in properties]
+            batch.total = len(properties)
+        batch.save()
+    return batch
 
 
-def _build(batch_id: int, organisation: Organisation) -> str:
-    with transaction.atomic(durable=True), organisation_scope(organisation):
-        batch: LetterBatch = (
-            LetterBatch.objects.select_for_update().select_related("campaign").get(pk=batch_id)
-        )
-        if batch.status != LetterStatus.RUNNING:
-            return str(batch.status)
+def _holding(batch_id: int, attempt: int) -> LetterBatch:
+    """The batch, locked, if this attempt still holds it; else :class:`LeaseLost`."""
+    batch: LetterBatch = (
+        LetterBatch.objects.select_for_update().select_related("campaign").get(pk=batch_id)
+    )
+    if batch.status != LetterStatus.RUNNING or batch.attempts != attempt:
+        raise LeaseLost(batch_id)
+    return batch
+
+
+def _chunk_properties(campaign: Campaign, ids: list[int]) -> list[Property]:
+    """The chunk's properties that still have meters in the campaign, in the fixed order."""
+    with_meters = CampaignMeter.objects.filter(
+        campaign=campaign, register__meter__deleted_at__isnull=True
+    ).values_list("register__meter__property_id", flat=True)
+    found = {
+        prop.pk: prop for prop in Property.objects.filter(pk__in=ids).filter(pk__in=with_meters)
+    }
+    return [found[pk] for pk in ids if pk in found]
+
+
+def _store_part(name: str, handle: IO[bytes]) -> None:
+    """Stores a chunk's PDF under its fixed name (a rolled-back attempt's file is replaced)."""
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    default_storage.save(name, File(handle, name=name.rsplit("/", 1)[1]))
+
+
+def _chunk(batch_id: int, attempt: int, organisation: Organisation, size: int) -> bool:
+    """The next chunk in ONE transaction: revoke, issue, write and store its PDF part,
+    record the progress. Returns ``False`` when no chunk is left."""
+    with transaction.atomic(durable=True):
+        batch = _holding(batch_id, attempt)
+        ids = batch.property_ids[batch.position : batch.position + size]
+        if not ids:
+            return False
         campaign = Campaign.objects.select_for_update().get(pk=batch.campaign_id)
-        properties = selected_properties(
-            campaign, batch.selection, batch.object_numbers, batch.street, batch.district
-        )
-        if not properties:
-            raise LettersRefused("Für diese Auswahl gibt es keine Objekte mit Zählern mehr.")
-        now = timezone.now()
+        properties = _chunk_properties(campaign, ids)
+        # printed access only: links sent by e-mail stay valid (a letter does not reach them)
         revoked = AccessGrant.objects.filter(
-            campaign=campaign, property__in=properties, revoked_at__isnull=True
-        ).update(revoked_at=now)
+            campaign=campaign,
+            property__in=properties,
+            channel=GrantChannel.LETTER,
+            revoked_at__isnull=True,
+        ).update(revoked_at=timezone.now())
         issued = issue_grants(campaign, properties, organisation=organisation)
-        rows = _rows(campaign, properties)
-        digest = hashlib.sha256()
-        with tempfile.TemporaryFile() as handle:
-            pages = pdf.write_letters(
-                handle, letterhead(organisation, campaign, _kind(batch)), _letters(issued, rows)
-            )
-            handle.seek(0)
-            for chunk in iter(lambda: handle.read(1 << 16), b""):
-                digest.update(chunk)
-            handle.seek(0)
-            batch.pdf_name = f"ablesebriefe-{campaign.pk}-{batch.pk}.pdf"
-            batch.pdf_file.save(f"letters/{batch.pdf_name}", File(handle), save=False)
-        batch.pdf_sha256 = digest.hexdigest()
+        if issued:
+            rows = _rows(campaign, properties)
+            with tempfile.TemporaryFile() as handle:
+                batch.pages += pdf.write_letters(
+                    handle, letterhead(organisation, campaign, _kind(batch)), _letters(issued, rows)
+                )
+                handle.seek(0)
+                _store_part(part_name(batch, batch.parts + 1), handle)
+            batch.parts += 1
+        batch.position += len(ids)
+        batch.done += len(issued)
+        batch.revoked += revoked
+        batch.lease_until = timezone.now() + LEASE
+        batch.save(update_fields=["position", "done", "pages", "parts", "revoked", "lease_until"])
+    return True
+
+
+def _parts(names: list[str]) -> Iterator[IO[bytes]]:
+    for name in names:  # one part open at a time
+        with default_storage.open(name, "rb") as handle:
+            yield handle
+
+
+def _finish(batch_id: int, attempt: int, organisation: Organisation) -> str:
+    """Joins the parts into one PDF (outside a transaction), then marks the batch done."""
+    with transaction.atomic(durable=True):
+        batch = _holding(batch_id, attempt)
+        batch.lease_until = timezone.now() + LEASE
+        batch.save(update_fields=["lease_until"])
+    if not batch.parts:
+        raise LettersRefused("Für diese Auswahl gibt es keine Objekte mit Zählern mehr.")
+    campaign = batch.campaign
+    names = [part_name(batch, number) for number in range(1, batch.parts + 1)]
+    pdf_name = f"ablesebriefe-{campaign.pk}-{batch.pk}.pdf"
+    target = f"letters/{pdf_name}"
+    with tempfile.TemporaryFile() as handle:
+        pages, sha256 = joining.join(
+            _parts(names),
+            handle,
+            title=letterhead(organisation, campaign, _kind(batch)).title,
+            author=organisation.name,
+        )
+        handle.seek(0)
+        if default_storage.exists(target):
+            default_storage.delete(target)
+        stored = default_storage.save(target, File(handle, name=pdf_name))
+    with transaction.atomic(durable=True):
+        batch = _holding(batch_id, attempt)
+        batch.pdf_name = pdf_name
+        batch.pdf_file.name = stored
+        batch.pdf_sha256 = sha256
         batch.pages = pages
-        batch.total = len(properties)
-        batch.done = len(issued)
         batch.status = LetterStatus.SUCCEEDED
         batch.finished_at = timezone.now()
+        batch.lease_until = None
+        batch.message = ""
         batch.save()
         audit.record(
             "letters.generated",
             actor=Actor(user=batch.actor, label=batch.actor_label or "system"),
             organisation=organisation,
             obj=campaign,
-            data={"batch": batch.pk, "count": len(issued), "revoked": revoked, "pages": pages},
+            data={
+                "batch": batch.pk,
+                "count": batch.done,
+                "revoked": batch.revoked,
+                "pages": pages,
+                "parts": batch.parts,
+            },
         )
+    _delete(names)  # committed: the joined PDF replaces the parts
     return LetterStatus.SUCCEEDED
+
+
+def _delete(names: list[str]) -> None:
+    for name in names:
+        default_storage.delete(name)
+
+
+def _fail(batch_id: int, attempt: int, message: str) -> str:
+    with transaction.atomic(durable=True):
+        batch = LetterBatch.objects.select_for_update().get(pk=batch_id)
+        if batch.status != LetterStatus.RUNNING or batch.attempts != attempt:
+            return "skipped"
+        batch.status = LetterStatus.FAILED
+        batch.finished_at = timezone.now()
+        batch.lease_until = None
+        batch.message = message or "Die Ablesebriefe konnten nicht erstellt werden."
+        batch.save(update_fields=["status", "finished_at", "lease_until", "message"])
+    return LetterStatus.FAILED
+
+
+def may_retry(batch: LetterBatch) -> bool:
+    """A failed batch may continue unless a newer batch of the campaign exists: continuing
+    would revoke that batch's access for the properties still to come (inside a scope)."""
+    return (
+        batch.status == LetterStatus.FAILED
+        and not LetterBatch.objects.filter(
+            campaign_id=batch.campaign_id, created_at__gt=batch.created_at
+        ).exists()
+    )
+
+
+def do_retry_letters(batch: LetterBatch, *, actor: Actor) -> bool:
+    """A failed batch continues after its last committed chunk; ``False`` if it may not."""
+    with transaction.atomic(durable=True), organisation_scope(batch.organisation):
+        row = LetterBatch.objects.select_for_update().get(pk=batch.pk)
+        if not may_retry(row):
+            return False
+        row.status = LetterStatus.QUEUED
+        row.message = ""
+        row.finished_at = None
+        row.save(update_fields=["status", "message", "finished_at"])
+        audit.record(
+            "letters.retried",
+            actor=actor,
+            organisation=batch.organisation,
+            obj=row.campaign,
+            data={"batch": row.pk, "done": row.done, "total": row.total},
+        )
+        transaction.on_commit(lambda: _enqueue(row.pk))
+    return True
+
+
+def pending_batches(now: datetime.datetime | None = None) -> list[int]:
+    """Batches whose task got lost (queued for a while) or whose worker died (lease over)."""
+    now = now or timezone.now()
+    stale = Q(status=LetterStatus.QUEUED, created_at__lt=now - QUEUED_GRACE) | Q(
+        status=LetterStatus.RUNNING, lease_until__lt=now
+    )
+    with scopes_disabled():  # the schedule looks at every organisation's batches
+        return list(LetterBatch.objects.filter(stale).values_list("pk", flat=True))
 
 
 def do_generate_letters(
@@ -436,7 +662,8 @@ def do_generate_letters(
     """Requests and builds a batch right here (the command line, the demo).
 
     Raises :class:`LettersRefused` when the request is refused (nothing changed) or the
-    build failed (the batch is marked failed; no access changed).
+    build failed (the batch is marked failed; the chunks committed before stay, see the
+    module docstring).
     """
     batch = do_request_letters(
         campaign,

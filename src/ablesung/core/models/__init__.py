@@ -1,6 +1,6 @@
 """The core domain model. Every tenant table carries an ``organisation`` FK."""
 
-from ablesung.core.models.access import AccessGrant
+from ablesung.core.models.access import AccessGrant, GrantChannel
 from ablesung.core.models.audit import AppendOnlyError, AuditEntry
 from ablesung.core.models.campaign import Campaign, CampaignStatus
 from ablesung.core.models.campaign_meter import CampaignMeter
@@ -42,6 +42,7 @@ __all__ = [
     "CampaignStatus",
     "CitizenMessage",
     "ConfirmationReason",
+    "GrantChannel",
     "ImportBatch",
     "ImportProfile",
     "ImportRowError",

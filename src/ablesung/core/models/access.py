@@ -5,6 +5,13 @@ from django.utils.translation import gettext_lazy as _
 from ablesung.core.models.base import TenantModel
 
 
+class GrantChannel(models.TextChoices):
+    """How a grant reached the citizen: printed (letter, list of codes) or in an e-mail."""
+
+    LETTER = "letter", _("Brief")
+    MAIL = "mail", _("E-Mail")
+
+
 class AccessGrant(TenantModel):
     """A citizen's way into the portal: one property in one campaign.
 
@@ -19,7 +26,9 @@ class AccessGrant(TenantModel):
       from being searched offline without the secret key as well. Rotating
       ``SECRET_KEY`` therefore invalidates all typed codes (links keep working).
 
-    Issuing again for a campaign revokes the previous grants (``revoked_at``).
+    Issuing letters again for a campaign revokes the previous printed grants
+    (``revoked_at``); links sent by e-mail (``channel`` mail) stay valid, since a new
+    letter does not reach the mailbox that holds them.
     """
 
     campaign = models.ForeignKey(
@@ -36,6 +45,9 @@ class AccessGrant(TenantModel):
     )
     token_hash = models.CharField(_("Link (SHA-256)"), max_length=64, unique=True)
     code_hash = models.CharField(_("Zugangscode (HMAC)"), max_length=64, db_index=True)
+    channel = models.CharField(
+        _("Weg"), max_length=10, choices=GrantChannel.choices, default=GrantChannel.LETTER
+    )
     issued_at = models.DateTimeField(_("ausgegeben am"), default=timezone.now)
     revoked_at = models.DateTimeField(_("widerrufen am"), null=True, blank=True)
 

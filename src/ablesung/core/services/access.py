@@ -27,6 +27,7 @@ from ablesung.core.models import (
     Campaign,
     CampaignMeter,
     CampaignStatus,
+    GrantChannel,
     Meter,
     Organisation,
     Property,
@@ -76,8 +77,8 @@ def do_issue_access(
 ) -> list[IssuedAccess]:
     """New link and code for every property with meters in the campaign.
 
-    Revokes all earlier grants of the campaign: after re-issuing, the old letters
-    no longer open the portal.
+    Revokes all earlier printed grants of the campaign: after re-issuing, the old letters
+    no longer open the portal (links sent by e-mail stay valid).
     """
     with transaction.atomic(durable=True), organisation_scope(organisation):
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
@@ -89,9 +90,9 @@ def do_issue_access(
             .distinct()
         )
         properties = list(Property.objects.filter(pk__in=property_ids))  # a subquery
-        revoked = AccessGrant.objects.filter(campaign=campaign, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
+        revoked = AccessGrant.objects.filter(
+            campaign=campaign, channel=GrantChannel.LETTER, revoked_at__isnull=True
+        ).update(revoked_at=timezone.now())
         issued = issue_grants(campaign, properties, organisation=organisation)
         audit.record(
             "access.issued",
@@ -104,9 +105,14 @@ def do_issue_access(
 
 
 def issue_grants(
-    campaign: Campaign, properties: list[Property], *, organisation: Organisation
+    campaign: Campaign,
+    properties: list[Property],
+    *,
+    organisation: Organisation,
+    channel: str = GrantChannel.LETTER,
 ) -> list[IssuedAccess]:
-    """New grants for ``properties``; runs inside the caller's transaction and scope.
+    """New grants for ``properties`` (printed, or sent by mail: ``channel``); runs inside the
+    caller's transaction and scope.
 
     Revokes nothing: the caller revokes the grants it replaces first. The plaintext codes
     and tokens are only in the return value.
@@ -122,6 +128,7 @@ def issue_grants(
             property=prop,
             token_hash=sha256_hex(token),
             code_hash=code_hash(code),
+            channel=channel,
             issued_at=now,
         )
         pending.append((prop, code, token, grant))
