@@ -134,7 +134,7 @@ def run_baseline() -> dict[str, Any]:
 
     org, campaign = campaign_of()
     with organisation_scope(org):
-        properties = selected_properties(campaign, LetterSelection.ALL)
+        properties = list(selected_properties(campaign, LetterSelection.ALL))
         rows = _rows(campaign, properties)
         head = letterhead(org, campaign)
     letters = []

@@ -67,8 +67,8 @@ def _context(request: OrgRequest, campaign: Campaign, form: LettersForm) -> dict
         "campaign": campaign,
         "form": form,
         "made": form.made,
-        "with_meters": len(selected_properties(campaign, LetterSelection.ALL)),
-        "without_email": len(selected_properties(campaign, LetterSelection.WITHOUT_EMAIL)),
+        "with_meters": selected_properties(campaign, LetterSelection.ALL).count(),
+        "without_email": selected_properties(campaign, LetterSelection.WITHOUT_EMAIL).count(),
         "batches": LetterBatch.objects.filter(campaign=campaign).order_by("-created_at", "-pk"),
         "may_make": has_permission(request, "letters"),
     }

@@ -51,8 +51,7 @@ def sample_for(organisation: Organisation, campaign: Campaign | None) -> Sample:
             campaign = Campaign.objects.order_by("-created_at", "-pk").first()
         if campaign is None:
             return Sample(None, None)
-        properties = selected_properties(campaign, LetterSelection.ALL)
-        return Sample(campaign, properties[0] if properties else None)
+        return Sample(campaign, selected_properties(campaign, LetterSelection.ALL).first())
 
 
 def _name(prop: Property) -> str:
@@ -142,11 +141,11 @@ def _objects(organisation: Organisation, sample: Sample) -> str:
         same: list[Property] = [prop]
         if prop.email:
             with organisation_scope(organisation):
-                same = [
-                    other
-                    for other in selected_properties(sample.campaign, LetterSelection.ALL)
-                    if other.email.lower() == prop.email.lower()
-                ]
+                same = list(
+                    selected_properties(sample.campaign, LetterSelection.ALL).filter(
+                        email__iexact=prop.email
+                    )
+                )
         properties = [(_address(other), other.object_number) for other in same]
     return texts.objects_list((address, number, portal_address()) for address, number in properties)
 

@@ -113,8 +113,9 @@ def selected_properties(
     object_numbers: Sequence[str] = (),
     street: str = "",
     district: str = "",
-) -> list[Property]:
-    """The properties with meters in ``campaign`` that the selection names (inside a scope).
+) -> QuerySet[Property]:
+    """The properties with meters in ``campaign`` that the selection names, in print order
+    (inside a scope). A query: callers count it or take ids without loading every row.
 
     ``street``: the street of a STREET selection, in the place ``district`` if given.
     ``district``: the place of a DISTRICT selection, as the properties' ``city`` holds it –
@@ -136,7 +137,7 @@ def selected_properties(
             properties = properties.filter(city=district)
     elif selection == LetterSelection.DISTRICT:
         properties = properties.filter(city=district)
-    return list(properties.order_by("postal_code", "street", "house_number", "object_number"))
+    return properties.order_by("postal_code", "street", "house_number", "object_number")
 
 
 def campaign_streets(campaign: Campaign) -> list[tuple[str, str, int]]:
@@ -276,13 +277,13 @@ def _check_selection(
 
 
 def _selection_refusal(
-    properties: list[Property],
+    properties: QuerySet[Property],
     selection: str,
     numbers: list[str],
     street: str = "",
     district: str = "",
 ) -> None:
-    if not properties:
+    if not properties.exists():
         if selection == LetterSelection.STREET:
             where = f"„{street}“ in „{district}“" if district else f"„{street}“"
             raise LettersRefused(
@@ -294,7 +295,7 @@ def _selection_refusal(
             )
         raise LettersRefused("Für diese Auswahl gibt es keine Objekte mit Zählern.")
     if selection == LetterSelection.OBJECT_NUMBERS:
-        found = {prop.object_number for prop in properties}
+        found = set(properties.values_list("object_number", flat=True))
         missing = [number for number in numbers if number not in found]
         if missing:
             raise LettersRefused(
@@ -337,6 +338,7 @@ def do_request_letters(
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         properties = selected_properties(campaign, selection, numbers, street, district)
         _selection_refusal(properties, selection, numbers, street, district)
+        count = properties.count()
         if LetterBatch.objects.filter(
             campaign=campaign, status__in=(LetterStatus.QUEUED, LetterStatus.RUNNING)
         ).exists():
@@ -359,7 +361,7 @@ def do_request_letters(
             object_numbers=numbers,
             street=street,
             district=district,
-            total=len(properties),
+            total=count,
             actor=actor.user,
             actor_label=actor.label,
         )
@@ -371,7 +373,7 @@ def do_request_letters(
             data={
                 "batch": batch.pk,
                 "selection": selection,
-                "count": len(properties),
+                "count": count,
                 **({"street": street} if street else {}),
                 **({"district": district} if district else {}),
             },
@@ -463,8 +465,8 @@ def _claim(batch_id: int) -> LetterBatch | str:
                 batch.street,
                 batch.district,
             )
-            batch.property_ids = [prop.pk for prop in properties]
-            batch.total = len(properties)
+            batch.property_ids = list(properties.values_list("pk", flat=True))
+            batch.total = len(batch.property_ids)
         batch.save()
     return batch
 
