@@ -2,7 +2,10 @@
 
 import hashlib
 import io
+import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pikepdf
 from pypdf import PdfReader
@@ -57,3 +60,33 @@ def test_joined_parts_are_one_valid_pdf_in_order(tmp_path: Path) -> None:
     assert [f"https://example.org/r/token-{n}" in found for n, found in enumerate(codes)] == [
         True
     ] * 6
+
+
+def _opened(paths: list[Path]) -> Iterator[IO[bytes]]:
+    for path in paths:  # one part open at a time, as the storage hands them over
+        with path.open("rb") as handle:
+            yield handle
+
+
+def _joining_peak(paths: list[Path], out: Path) -> int:
+    """Python's peak memory while joining the parts into a file (tracemalloc, not time)."""
+    with out.open("wb") as handle:
+        tracemalloc.start()
+        try:
+            joining.join(_opened(paths), handle, title="T", author="A")
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+
+def test_joining_keeps_one_part_in_memory_at_a_time(tmp_path: Path) -> None:
+    paths = []
+    for start in range(0, 200, 25):
+        paths.append(tmp_path / f"part-{start:03d}.pdf")
+        paths[-1].write_bytes(part(range(start, start + 25)))
+    out = tmp_path / "joined.pdf"
+    _joining_peak(paths[:1], out)  # warm up pypdf's imports and caches
+    two = _joining_peak(paths[:2], out)
+    eight = _joining_peak(paths, out)
+    # 4 times the pages: only the page list and the offsets grow
+    assert eight < two * 1.3, (two, eight)

@@ -83,24 +83,28 @@ def join(
     kids = ArrayObject()
     base = INFO  # the parts' objects follow the reserved ones
     for part in parts:
-        reader = PdfReader(part)
-        numbers = sorted(reader.xref.get(0, {}))
-        if reader.xref_objStm:
-            raise ValueError("PDF parts with object streams cannot be joined")
-        root = reader.trailer.raw_get("/Root")
-        info = reader.trailer.raw_get("/Info")
-        pages_root = reader.root_object.raw_get("/Pages")
-        skipped = {ref.idnum for ref in (root, info, pages_root) if isinstance(ref, IndirectObject)}
-        page_numbers = {page.indirect_reference.idnum for page in reader.pages}  # type: ignore[union-attr]
-        for number in numbers:
-            if number in skipped:
-                continue
-            value = _renumber(reader.get_object(number), base)  # type: ignore[arg-type]
-            if number in page_numbers and isinstance(value, DictionaryObject):
-                value[NameObject("/Parent")] = IndirectObject(PAGES, 0, None)  # type: ignore[arg-type]
-                kids.append(IndirectObject(number + base, 0, None))  # type: ignore[arg-type]
-            _write_object(target, offsets, number + base, value)
-        base += max(numbers, default=0)
+        # closing the reader clears its object cache, whose reference cycles would
+        # otherwise keep every part's objects alive until a full garbage collection
+        with PdfReader(part) as reader:
+            numbers = sorted(reader.xref.get(0, {}))
+            if reader.xref_objStm:
+                raise ValueError("PDF parts with object streams cannot be joined")
+            root = reader.trailer.raw_get("/Root")
+            info = reader.trailer.raw_get("/Info")
+            pages_root = reader.root_object.raw_get("/Pages")
+            skipped = {
+                ref.idnum for ref in (root, info, pages_root) if isinstance(ref, IndirectObject)
+            }
+            page_numbers = {page.indirect_reference.idnum for page in reader.pages}  # type: ignore[union-attr]
+            for number in numbers:
+                if number in skipped:
+                    continue
+                value = _renumber(reader.get_object(number), base)  # type: ignore[arg-type]
+                if number in page_numbers and isinstance(value, DictionaryObject):
+                    value[NameObject("/Parent")] = IndirectObject(PAGES, 0, None)  # type: ignore[arg-type]
+                    kids.append(IndirectObject(number + base, 0, None))  # type: ignore[arg-type]
+                _write_object(target, offsets, number + base, value)
+            base += max(numbers, default=0)
     pages = DictionaryObject(
         {
             NameObject("/Type"): NameObject("/Pages"),
