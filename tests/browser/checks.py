@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect
 
-from tests.browser.conftest import HttpsServer
+from tests.browser.conftest import HttpsServer, new_context
 
 BLOCKING_IMPACTS = {"serious", "critical"}
 
@@ -104,3 +104,34 @@ def log_in_to_organisation(page: Page, https_server: HttpsServer, index: int = 0
     log_in(page, https_server)
     page.get_by_role("link", name=organisation.name).click()
     expect(header_brand(page)).to_have_text(organisation.name)
+
+
+def check_page(page: Page, axe_source: str, name: str) -> None:
+    """axe-core, no horizontal scrolling, and a screenshot if asked for."""
+    screenshot(page, name)
+    assert_no_horizontal_scroll(page, name)
+    assert_accessible(page, axe_source, name)
+
+
+def signed_in(
+    browser: Browser,
+    https_server: HttpsServer,
+    viewport: ViewportSize,
+    *,
+    email: str,
+    password: str,
+    organisation: str,
+    accept_downloads: bool = True,
+) -> Page:
+    """A new page of a new browser context, signed in as ``email`` (no second factor) and
+    showing ``organisation`` in the header."""
+    context = new_context(
+        browser, https_server, accept_downloads=accept_downloads, viewport=viewport
+    )
+    page = context.new_page()
+    page.goto("/konto/anmelden/")
+    page.get_by_label("E-Mail-Adresse").fill(email)
+    page.get_by_label("Passwort", exact=True).fill(password)
+    page.get_by_role("button", name="Anmelden", exact=True).click()
+    expect(page.locator("header .site-header__brand")).to_have_text(organisation)
+    return page

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
-from tests.browser.checks import assert_accessible, assert_no_horizontal_scroll, screenshot
+from tests.browser.checks import check_page, screenshot
 from tests.browser.conftest import REPO_DIR, HttpsServer, _checked, new_context
 
 pytestmark = pytest.mark.browser
@@ -206,12 +206,6 @@ def wait_for_mails(https_server: HttpsServer, count: int) -> list[EmailMessage]:
             pytest.fail(f"no export mail within {MAIL_TIMEOUT:.0f}s; worker:\n{worker_log}")
         time.sleep(0.2)
     return mails_to(https_server, RECIPIENT)
-
-
-def check_page(page: Page, axe_source: str, name: str) -> None:
-    assert_accessible(page, axe_source, name)
-    assert_no_horizontal_scroll(page, name)
-    screenshot(page, name)
 
 
 # --- the tests ----------------------------------------------------------------------------------

@@ -14,8 +14,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
-from tests.browser.conftest import REPO_DIR, HttpsServer, _checked, new_context
-from tests.browser.test_letters import DESKTOP, SMALL, check_page
+from tests.browser.checks import check_page, signed_in
+from tests.browser.conftest import REPO_DIR, HttpsServer, _checked
+from tests.browser.test_letters import DESKTOP, SMALL
 from tests.mail.conftest import SmtpServer
 
 pytestmark = pytest.mark.browser
@@ -92,14 +93,15 @@ def data(https_server: HttpsServer) -> dict[str, int]:
 
 
 def _login(browser: Browser, https_server: HttpsServer, viewport: ViewportSize) -> Page:
-    context = new_context(browser, https_server, viewport=viewport)
-    page = context.new_page()
-    page.goto("/konto/anmelden/")
-    page.get_by_label("E-Mail-Adresse").fill(CLERK_EMAIL)
-    page.get_by_label("Passwort", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Anmelden", exact=True).click()
-    expect(page.locator("header .site-header__brand")).to_have_text("Gemeinde Einladungsheim")
-    return page
+    return signed_in(
+        browser,
+        https_server,
+        viewport,
+        email=CLERK_EMAIL,
+        password=PASSWORD,
+        organisation="Gemeinde Einladungsheim",
+        accept_downloads=False,
+    )
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 from pypdf import PdfReader
 
-from tests.browser.checks import assert_accessible, assert_no_horizontal_scroll, screenshot
-from tests.browser.conftest import REPO_DIR, HttpsServer, _checked, new_context
+from tests.browser.checks import check_page, signed_in
+from tests.browser.conftest import REPO_DIR, HttpsServer, _checked
 
 pytestmark = pytest.mark.browser
 
@@ -97,14 +97,14 @@ def data(https_server: HttpsServer) -> dict[str, int]:
 
 
 def logged_in(browser: Browser, https_server: HttpsServer, viewport: ViewportSize) -> Page:
-    context = new_context(browser, https_server, accept_downloads=True, viewport=viewport)
-    page = context.new_page()
-    page.goto("/konto/anmelden/")
-    page.get_by_label("E-Mail-Adresse").fill(CLERK_EMAIL)
-    page.get_by_label("Passwort", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Anmelden", exact=True).click()
-    expect(page.locator("header .site-header__brand")).to_have_text("Gemeinde Briefheim")
-    return page
+    return signed_in(
+        browser,
+        https_server,
+        viewport,
+        email=CLERK_EMAIL,
+        password=PASSWORD,
+        organisation="Gemeinde Briefheim",
+    )
 
 
 @pytest.fixture
@@ -119,12 +119,6 @@ def small_clerk(browser: Browser, https_server: HttpsServer) -> Iterator[Page]:
     page = logged_in(browser, https_server, SMALL)
     yield page
     page.context.close()
-
-
-def check_page(page: Page, axe_source: str, name: str) -> None:
-    assert_accessible(page, axe_source, name)
-    assert_no_horizontal_scroll(page, name)
-    screenshot(page, name)
 
 
 def test_a_clerk_makes_and_downloads_reading_letters(

@@ -24,7 +24,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from ablesung.letters.reply_card import encode, parse
-from tests.browser.checks import assert_accessible, assert_no_horizontal_scroll, screenshot
+from tests.browser.checks import check_page, signed_in
 from tests.browser.conftest import REPO_DIR, HttpsServer, _checked, new_context
 from tests.letters.pdfcheck import page_codes, page_texts
 
@@ -150,14 +150,15 @@ def printed(letters: Path) -> dict[str, tuple[str, str]]:
 
 
 def logged_in(browser: Browser, https_server: HttpsServer, viewport: ViewportSize) -> Page:
-    context = new_context(browser, https_server, viewport=viewport)
-    page = context.new_page()
-    page.goto("/konto/anmelden/")
-    page.get_by_label("E-Mail-Adresse").fill(CLERK_EMAIL)
-    page.get_by_label("Passwort", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Anmelden", exact=True).click()
-    expect(page.locator("header .site-header__brand")).to_have_text("Wasserverband Antwortfeld")
-    return page
+    return signed_in(
+        browser,
+        https_server,
+        viewport,
+        email=CLERK_EMAIL,
+        password=PASSWORD,
+        organisation="Wasserverband Antwortfeld",
+        accept_downloads=False,
+    )
 
 
 @pytest.fixture
@@ -172,12 +173,6 @@ def small_clerk(browser: Browser, https_server: HttpsServer) -> Iterator[Page]:
     page = logged_in(browser, https_server, SMALL)
     yield page
     page.context.close()
-
-
-def check_page(page: Page, axe_source: str, name: str) -> None:
-    screenshot(page, name)
-    assert_no_horizontal_scroll(page, name)
-    assert_accessible(page, axe_source, name)
 
 
 def scan(page: Page, code: str) -> None:

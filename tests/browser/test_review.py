@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
-from tests.browser.checks import assert_accessible, assert_no_horizontal_scroll, screenshot
+from tests.browser.checks import check_page, screenshot
 from tests.browser.conftest import REPO_DIR, HttpsServer, _checked, new_context
 
 pytestmark = pytest.mark.browser
@@ -168,12 +168,6 @@ def card(page: Page, number: str) -> Any:
     return page.locator(
         "article.review-card", has=page.get_by_role("heading", name=f"Zähler {number}")
     )
-
-
-def check_page(page: Page, axe_source: str, name: str) -> None:
-    assert_accessible(page, axe_source, name)
-    assert_no_horizontal_scroll(page, name)
-    screenshot(page, name)
 
 
 # --- the tests ----------------------------------------------------------------------------------
