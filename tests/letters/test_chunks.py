@@ -160,7 +160,8 @@ def test_the_sweep_hands_a_lost_or_expired_batch_to_a_new_task(seven: OrgData) -
         # a worker took it, committed one chunk and died
         with organisation_scope(seven.organisation):
             assert services._claim(batch.pk) != "skipped"
-            assert services._chunk(batch.pk, 1, seven.organisation, 3)
+            head = services.letterhead(seven.organisation, seven.campaign)
+            assert services._chunk(batch.pk, 1, seven.organisation, 3, head)
         assert services.pending_batches() == []
         assert build_batch(batch.pk) == "skipped"  # the lease still holds
     later = t0 + services.LEASE + datetime.timedelta(minutes=1)

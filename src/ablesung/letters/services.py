@@ -418,9 +418,11 @@ def build_batch(batch_id: int, *, chunk_size: int | None = None) -> str:
             return claimed
         attempt = claimed.attempts
         try:
-            while _chunk(batch_id, attempt, organisation, size):
+            # once per attempt: the logo is read and the text looked up once, not per chunk
+            head = letterhead(organisation, claimed.campaign, _kind(claimed))
+            while _chunk(batch_id, attempt, organisation, size, head):
                 pass
-            return _finish(batch_id, attempt, organisation)
+            return _finish(batch_id, attempt, organisation, head.title)
         except LeaseLost:
             return "skipped"
         except Exception as exc:
@@ -499,7 +501,9 @@ def _store_part(name: str, handle: IO[bytes]) -> None:
     default_storage.save(name, File(handle, name=name.rsplit("/", 1)[1]))
 
 
-def _chunk(batch_id: int, attempt: int, organisation: Organisation, size: int) -> bool:
+def _chunk(
+    batch_id: int, attempt: int, organisation: Organisation, size: int, head: pdf.Letterhead
+) -> bool:
     """The next chunk in ONE transaction: revoke, issue, write and store its PDF part,
     record the progress. Returns ``False`` when no chunk is left."""
     with transaction.atomic(durable=True):
@@ -520,9 +524,7 @@ def _chunk(batch_id: int, attempt: int, organisation: Organisation, size: int) -
         if issued:
             rows = _rows(campaign, properties)
             with tempfile.TemporaryFile() as handle:
-                batch.pages += pdf.write_letters(
-                    handle, letterhead(organisation, campaign, _kind(batch)), _letters(issued, rows)
-                )
+                batch.pages += pdf.write_letters(handle, head, _letters(issued, rows))
                 handle.seek(0)
                 _store_part(part_name(batch, batch.parts + 1), handle)
             batch.parts += 1
@@ -540,7 +542,7 @@ def _parts(names: list[str]) -> Iterator[IO[bytes]]:
             yield handle
 
 
-def _finish(batch_id: int, attempt: int, organisation: Organisation) -> str:
+def _finish(batch_id: int, attempt: int, organisation: Organisation, title: str) -> str:
     """Joins the parts into one PDF (outside a transaction), then marks the batch done."""
     with transaction.atomic(durable=True):
         batch = _holding(batch_id, attempt)
@@ -556,7 +558,7 @@ def _finish(batch_id: int, attempt: int, organisation: Organisation) -> str:
         pages, sha256 = joining.join(
             _parts(names),
             handle,
-            title=letterhead(organisation, campaign, _kind(batch)).title,
+            title=title,
             author=organisation.name,
         )
         handle.seek(0)
