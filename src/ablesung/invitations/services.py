@@ -54,7 +54,13 @@ from ablesung.invitations.models import (
 )
 from ablesung.invitations.reporting import campaign_properties, not_reported
 from ablesung.letters import texts
-from ablesung.letters.services import personal_link, portal_address
+from ablesung.letters.services import (
+    NO_OWNER,
+    one_line_address,
+    owner_name,
+    personal_link,
+    portal_address,
+)
 from ablesung.letters.text_store import texts_for
 from ablesung.mail.services import queue_mail
 
@@ -256,21 +262,14 @@ def _enqueue(run_id: int) -> None:
     build_invitation_run.enqueue(run_id)
 
 
-def _address(prop: Property) -> str:
-    street = " ".join(part for part in (prop.street, prop.house_number) if part)
-    town = " ".join(part for part in (prop.postal_code, prop.city) if part)
-    return ", ".join(part for part in (street, town) if part)
-
-
-def _owner(prop: Property) -> str:
-    name = " ".join(part for part in (prop.owner_first_name, prop.owner_last_name) if part)
-    return name or "Eigentümerin, Eigentümer"
-
-
 def objects_text(accesses: Sequence[IssuedAccess]) -> str:
     """The ``{objekte}`` list: per property its address, object number and link."""
     return texts.objects_list(
-        (_address(access.property), access.property.object_number, personal_link(access.token))
+        (
+            one_line_address(access.property),
+            access.property.object_number,
+            personal_link(access.token),
+        )
         for access in accesses
     )
 
@@ -285,7 +284,7 @@ def _queue(
     """Queues ``recipient``'s mail with these links (inside the run's transaction)."""
     campaign, organisation = run.campaign, run.organisation
     values = {
-        "name": _owner(accesses[0].property),
+        "name": owner_name(accesses[0].property) or NO_OWNER,
         "objekte": objects_text(accesses),
         "stichtag": campaign.key_date.strftime("%d.%m.%Y"),
         "frist": (
@@ -301,7 +300,7 @@ def _queue(
         {
             "id": access.property.pk,
             "object_number": access.property.object_number,
-            "address": _address(access.property),
+            "address": one_line_address(access.property),
         }
         for access in accesses
     ]

@@ -18,7 +18,16 @@ from ablesung.core.scoping import organisation_scope
 from ablesung.core.services.branding import logo_bytes
 from ablesung.letters import pdf, texts
 from ablesung.letters.models import LetterSelection
-from ablesung.letters.services import _rows, letterhead, portal_address, selected_properties
+from ablesung.letters.services import (
+    NO_OWNER,
+    _rows,
+    letter_for,
+    letterhead,
+    one_line_address,
+    owner_name,
+    portal_address,
+    selected_properties,
+)
 from ablesung.letters.texts import TextKind, TextSet
 
 #: the access code printed on a preview: the format of a real one, but never valid
@@ -52,16 +61,6 @@ def sample_for(organisation: Organisation, campaign: Campaign | None) -> Sample:
         if campaign is None:
             return Sample(None, None)
         return Sample(campaign, selected_properties(campaign, LetterSelection.ALL).first())
-
-
-def _name(prop: Property) -> str:
-    return " ".join(part for part in (prop.owner_first_name, prop.owner_last_name) if part)
-
-
-def _address(prop: Property) -> str:
-    street = " ".join(part for part in (prop.street, prop.house_number) if part)
-    town = " ".join(part for part in (prop.postal_code, prop.city) if part)
-    return ", ".join(part for part in (street, town) if part)
 
 
 def _dates(campaign: Campaign | None) -> tuple[str, str]:
@@ -112,17 +111,7 @@ def _letter(organisation: Organisation, sample: Sample) -> pdf.Letter:
         )
     with organisation_scope(organisation):
         rows = _rows(sample.campaign, [prop])[prop.pk]
-    name = _name(prop)
-    street = " ".join(part for part in (prop.street, prop.house_number) if part)
-    town = " ".join(part for part in (prop.postal_code, prop.city) if part)
-    return pdf.Letter(
-        object_number=prop.object_number,
-        name=name or "Eigentümerin, Eigentümer",
-        address=[line for line in (name, street, town) if line],
-        link=portal_address(),
-        code=SAMPLE_CODE,
-        rows=rows,
-    )
+    return letter_for(prop, portal_address(), SAMPLE_CODE, rows)
 
 
 def letter_pdf(organisation: Organisation, sample: Sample, kind: TextKind, text: TextSet) -> bytes:
@@ -146,7 +135,7 @@ def _objects(organisation: Organisation, sample: Sample) -> str:
                         email__iexact=prop.email
                     )
                 )
-        properties = [(_address(other), other.object_number) for other in same]
+        properties = [(one_line_address(other), other.object_number) for other in same]
     return texts.objects_list((address, number, portal_address()) for address, number in properties)
 
 
@@ -156,7 +145,7 @@ def rendered(organisation: Organisation, sample: Sample, kind: TextKind, text: T
         key_date, deadline = _dates(sample.campaign)
         prop = sample.prop
         values = {
-            "name": (_name(prop) if prop else "Erika Mustermann") or "Eigentümerin, Eigentümer",
+            "name": (owner_name(prop) if prop else "Erika Mustermann") or NO_OWNER,
             "objekte": _objects(organisation, sample),
             "stichtag": key_date,
             "frist": deadline,

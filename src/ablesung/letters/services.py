@@ -234,22 +234,45 @@ def _kind(batch: LetterBatch) -> TextKind:
     return TextKind.LETTER
 
 
+#: the salutation's name where the meter list names no owner
+NO_OWNER = "Eigentümerin, Eigentümer"
+
+
+def owner_name(prop: Property) -> str:
+    """First and last name of the owner, as far as the meter list gives them."""
+    return " ".join(part for part in (prop.owner_first_name, prop.owner_last_name) if part)
+
+
+def _street_and_town(prop: Property) -> tuple[str, str]:
+    street = " ".join(part for part in (prop.street, prop.house_number) if part)
+    town = " ".join(part for part in (prop.postal_code, prop.city) if part)
+    return street, town
+
+
+def one_line_address(prop: Property) -> str:
+    """The property's address on one line: ``Gartenstraße 138, 09111 Musterstadt``."""
+    return ", ".join(part for part in _street_and_town(prop) if part)
+
+
+def letter_for(prop: Property, link: str, code: str, rows: Sequence[pdf.LetterRow]) -> pdf.Letter:
+    """The letter to ``prop``'s owner with this access."""
+    name = owner_name(prop)
+    return pdf.Letter(
+        object_number=prop.object_number,
+        name=name or NO_OWNER,
+        address=[line for line in (name, *_street_and_town(prop)) if line],
+        link=link,
+        code=code,
+        rows=rows,
+    )
+
+
 def _letters(
     issued: Iterable[IssuedAccess], rows: dict[int, list[pdf.LetterRow]]
 ) -> Iterable[pdf.Letter]:
     for access in issued:
         prop = access.property
-        name = " ".join(part for part in (prop.owner_first_name, prop.owner_last_name) if part)
-        street = " ".join(part for part in (prop.street, prop.house_number) if part)
-        town = " ".join(part for part in (prop.postal_code, prop.city) if part)
-        yield pdf.Letter(
-            object_number=prop.object_number,
-            name=name or "Eigentümerin, Eigentümer",
-            address=[line for line in (name, street, town) if line],
-            link=personal_link(access.token),
-            code=access.code,
-            rows=rows[prop.pk],
-        )
+        yield letter_for(prop, personal_link(access.token), access.code, rows[prop.pk])
 
 
 def letters_made(campaign: Campaign) -> int:
